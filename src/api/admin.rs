@@ -1,0 +1,426 @@
+//! Operator endpoints under `/admin/v1` (API.md §5): accounts and keys, stock, restrictions and
+//! the review of number requests.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{
+    JsonBody, Operator, OptionalJson, QueryParams, RawBody, paged, parse_object, path_id,
+};
+use super::requests::{ReasonBody, request_filter};
+use crate::AppState;
+use crate::domain::{PhoneNumberType, format_ms, is_country_code, parse_uuid};
+use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
+use crate::model::{
+    Account, ImportResult, NewAccount, NewApiKey, NumberRequest, Restrictions, StockSummary,
+};
+use crate::stock::{self, StockEntry};
+use crate::store::{accounts, inventory, requests};
+
+/// Largest stock import body (JSON or CSV): about ten million CSV rows of single numbers would
+/// not fit, but `start`+`count` rows carry any amount.
+pub const IMPORT_BODY_LIMIT: usize = 512 * 1024 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_account, list_accounts))
+        .routes(routes!(get_account))
+        .routes(routes!(add_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(import_stock))
+        .routes(routes!(stock_summary))
+        .routes(routes!(put_restrictions))
+        .routes(routes!(list_all_requests))
+        .routes(routes!(accept_request))
+        .routes(routes!(reject_request))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateAccount {
+    pub name: Option<String>,
+}
+
+/// Validates an account name (1..100 characters).
+pub fn account_name(name: Option<&str>) -> ApiResult<String> {
+    match name.map(str::trim) {
+        Some(n) if !n.is_empty() && n.chars().count() <= 100 => Ok(n.to_string()),
+        _ => Err(ApiError::field("name", "is required, 1 to 100 characters")),
+    }
+}
+
+/// Create an account with its first API key and webhook secret.
+#[utoipa::path(post, path = "/admin/v1/accounts", tag = "Operator", request_body = CreateAccount,
+    responses((status = 201, description = "apiKey is shown only here", body = NewAccount), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn create_account(
+    State(state): State<AppState>,
+    _: Operator,
+    body: JsonBody<CreateAccount>,
+) -> ApiResult<Response> {
+    let name = account_name(body.value.name.as_deref())?;
+    let acc = accounts::create_account(&state.db, None, &name, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(acc)).into_response())
+}
+
+/// List accounts (never keys or secrets).
+#[utoipa::path(get, path = "/admin/v1/accounts", tag = "Operator",
+    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    responses((status = 200, body = [Account]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn list_accounts(
+    State(state): State<AppState>,
+    _: Operator,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let page = q.page(&mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, total) = accounts::list_accounts(&state.db, page.skip, page.take).await?;
+    Ok(paged(items, page, total))
+}
+
+async fn known_account(state: &AppState, id: &str) -> ApiResult<Account> {
+    let id = path_id(id)?;
+    accounts::get_account(&state.db, &id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// One account.
+#[utoipa::path(get, path = "/admin/v1/accounts/{id}", tag = "Operator", params(("id" = String, Path)),
+    responses((status = 200, body = Account), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn get_account(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Account>> {
+    Ok(axum::Json(known_account(&state, &id).await?))
+}
+
+/// Add an API key to an account.
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/apikeys", tag = "Operator", params(("id" = String, Path)),
+    responses((status = 201, body = NewApiKey), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn add_key(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let acc = known_account(&state, &id).await?;
+    let key = accounts::add_api_key(&state.db, &acc.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(key)).into_response())
+}
+
+/// Revoke an API key.
+#[utoipa::path(delete, path = "/admin/v1/accounts/{id}/apikeys/{keyId}", tag = "Operator",
+    params(("id" = String, Path), ("keyId" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "Unknown or already revoked", body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    _: Operator,
+    Path((id, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let acc = known_account(&state, &id).await?;
+    let key_id = path_id(&key_id)?;
+    if accounts::revoke_api_key(&state.db, &acc.id, &key_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    pub id: String,
+    pub webhook_secret: String,
+    pub previous_secret_valid_until: String,
+}
+
+/// Rotate the webhook signing secret; secrets rotated out in the last 24 h keep signing.
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/webhook-secret/rotate", tag = "Operator", params(("id" = String, Path)),
+    responses((status = 200, body = RotatedSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<RotatedSecret>> {
+    let acc = known_account(&state, &id).await?;
+    let (secret, until) = accounts::rotate_secret(&state.db, &acc.id).await?;
+    Ok(axum::Json(RotatedSecret {
+        id: acc.id,
+        webhook_secret: secret,
+        previous_secret_valid_until: format_ms(until),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImportBody {
+    /// Entries: `phoneNumber`, or `start` + `count`; with `countryCode`, `phoneNumberType`,
+    /// optional `areaCode`, `city`, `region`.
+    #[schema(value_type = Vec<Object>)]
+    pub numbers: Option<Vec<ImportEntryJson>>,
+}
+
+/// One JSON import entry (`count` may be any JSON number; it is checked as a whole number).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportEntryJson {
+    phone_number: Option<String>,
+    start: Option<String>,
+    count: Option<serde_json::Number>,
+    country_code: Option<String>,
+    phone_number_type: Option<String>,
+    area_code: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+}
+
+/// Add stock as JSON or CSV; then open requests are fulfilled, oldest first.
+#[utoipa::path(post, path = "/admin/v1/inventory", tag = "Operator",
+    request_body(content = ImportBody, description = "application/json, or text/csv whose header row names phoneNumber or start,count and countryCode,phoneNumberType,areaCode,city,region",
+        content_type = "application/json"),
+    responses((status = 200, body = ImportResult), (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn import_stock(
+    State(state): State<AppState>,
+    _: Operator,
+    body: RawBody,
+) -> ApiResult<axum::Json<ImportResult>> {
+    let entries = match body.content_type.as_str() {
+        "text/csv" | "application/csv" => stock::parse_csv(&body.bytes)?,
+        ct if ct == "application/json" || ct.ends_with("+json") => {
+            let (parsed, _) = parse_object::<ImportBody>(&body.bytes)?;
+            let Some(list) = parsed.numbers else {
+                return Err(ApiError::field("numbers", "is required"));
+            };
+            let mut errors = Vec::new();
+            let entries = list
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| StockEntry {
+                    count: e.count.and_then(|n| {
+                        let v = n.as_i64();
+                        if v.is_none() {
+                            errors.push(FieldError::new(
+                                format!("numbers[{i}].count"),
+                                "must be a whole number",
+                            ));
+                        }
+                        v
+                    }),
+                    phone_number: e.phone_number,
+                    start: e.start,
+                    country_code: e.country_code,
+                    phone_number_type: e.phone_number_type,
+                    area_code: e.area_code,
+                    city: e.city,
+                    region: e.region,
+                })
+                .collect();
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
+            entries
+        }
+        _ if body.bytes.is_empty() => return Err(ApiError::malformed("a body is required")),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send stock as application/json or text/csv.",
+            ));
+        }
+    };
+    let blocks = stock::validate(entries)?;
+    Ok(axum::Json(stock::import(&state, &blocks).await?))
+}
+
+/// Stock counts per country, type, area code, city and region.
+#[utoipa::path(get, path = "/admin/v1/inventory/summary", tag = "Operator",
+    responses((status = 200, body = [StockSummary]), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn stock_summary(
+    State(state): State<AppState>,
+    _: Operator,
+) -> ApiResult<axum::Json<Vec<StockSummary>>> {
+    Ok(axum::Json(inventory::summary(&state.db).await?))
+}
+
+/// Body of the restrictions PUT: any field left out keeps its default.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestrictionsInput {
+    #[schema(value_type = Option<i64>)]
+    pub min_quantity: Option<serde_json::Number>,
+    #[schema(value_type = Option<i64>)]
+    pub max_quantity: Option<serde_json::Number>,
+    pub ranges_supported: Option<bool>,
+    #[schema(value_type = Option<Vec<i64>>)]
+    pub allowed_range_sizes: Option<Vec<serde_json::Number>>,
+    pub requires_review: Option<bool>,
+}
+
+/// Set the restrictions of a country and number type (the path wins over the body).
+#[utoipa::path(put, path = "/admin/v1/restrictions/{countryCode}/{phoneNumberType}", tag = "Operator",
+    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = RestrictionsInput,
+    responses((status = 200, body = Restrictions), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn put_restrictions(
+    State(state): State<AppState>,
+    _: Operator,
+    Path((country, kind)): Path<(String, String)>,
+    body: JsonBody<RestrictionsInput>,
+) -> ApiResult<axum::Json<Restrictions>> {
+    let mut errors = Vec::new();
+    if !is_country_code(&country) {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    if PhoneNumberType::parse(&kind).is_none() {
+        errors.push(FieldError::new(
+            "phoneNumberType",
+            "must be LOCAL, NATIONAL or TOLLFREE",
+        ));
+    }
+    let b = body.value;
+    let mut r = Restrictions::defaults(&country, &kind);
+    let int = |n: &Option<serde_json::Number>,
+               field: &str,
+               errors: &mut Vec<FieldError>|
+     -> Option<i64> {
+        let v = n.as_ref()?.as_i64();
+        if v.is_none() {
+            errors.push(FieldError::new(field, "must be a whole number"));
+        }
+        v
+    };
+    if let Some(v) = int(&b.min_quantity, "minQuantity", &mut errors) {
+        r.min_quantity = v;
+    }
+    if let Some(v) = int(&b.max_quantity, "maxQuantity", &mut errors) {
+        r.max_quantity = v;
+    }
+    if !(1..=1000).contains(&r.max_quantity) {
+        errors.push(FieldError::new("maxQuantity", "must be 1 to 1000"));
+    }
+    if r.min_quantity < 1 || r.min_quantity > r.max_quantity {
+        errors.push(FieldError::new(
+            "minQuantity",
+            "must be at least 1 and at most maxQuantity",
+        ));
+    }
+    r.ranges_supported = b.ranges_supported.unwrap_or(false);
+    r.requires_review = b.requires_review.unwrap_or(false);
+    if let Some(sizes) = &b.allowed_range_sizes {
+        let parsed: Vec<Option<i64>> = sizes.iter().map(|n| n.as_i64()).collect();
+        if parsed
+            .iter()
+            .any(|v| !v.is_some_and(|v| (1..=1_000_000).contains(&v)))
+        {
+            errors.push(FieldError::new(
+                "allowedRangeSizes",
+                "each must be a whole number from 1 to 1000000",
+            ));
+        } else {
+            let v: Vec<i64> = parsed.into_iter().flatten().collect();
+            if v.windows(2).any(|w| w[0] >= w[1]) {
+                errors.push(FieldError::new(
+                    "allowedRangeSizes",
+                    "must be unique and sorted ascending",
+                ));
+            }
+            r.allowed_range_sizes = v;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    inventory::put_restrictions(&state.db, &r).await?;
+    Ok(axum::Json(r))
+}
+
+/// Every account's number requests, newest first.
+#[utoipa::path(get, path = "/admin/v1/numberrequests", tag = "Operator",
+    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query), ("status" = Option<String>, Query), ("accountId" = Option<String>, Query)),
+    responses((status = 200, body = [NumberRequest]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn list_all_requests(
+    State(state): State<AppState>,
+    _: Operator,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let page = q.page(&mut errors);
+    let account = match q.get("accountId") {
+        None => None,
+        Some(a) => match parse_uuid(a) {
+            Some(id) => Some(id),
+            None => {
+                errors.push(FieldError::new("accountId", "must be a UUID"));
+                None
+            }
+        },
+    };
+    let filter = request_filter(&q, &mut errors, account);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
+    Ok(paged(items, page, total))
+}
+
+/// Accept a pending request; it completes at once if stock is there.
+#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/accept", tag = "Operator", params(("id" = String, Path)),
+    request_body(content = Option<ReasonBody>, description = "Optional reason"),
+    responses((status = 200, body = NumberRequest), (status = 404, body = ErrorBody),
+        (status = 409, description = "REQUEST_FINALIZED, INVALID_STATUS_TRANSITION", body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn accept_request(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> ApiResult<axum::Json<NumberRequest>> {
+    let id = path_id(&id)?;
+    let reason = body.unwrap_or_default().reason()?;
+    Ok(axum::Json(
+        crate::orders::accept(&state, &id, reason).await?,
+    ))
+}
+
+/// Reject a request that is not final; the reason is required.
+#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/reject", tag = "Operator", params(("id" = String, Path)),
+    request_body = ReasonBody,
+    responses((status = 200, body = NumberRequest), (status = 400, description = "VALIDATION_FAILED: reason missing", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "REQUEST_FINALIZED", body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn reject_request(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> ApiResult<axum::Json<NumberRequest>> {
+    let id = path_id(&id)?;
+    let reason = body
+        .unwrap_or_default()
+        .reason()?
+        .ok_or_else(|| ApiError::field("reason", "is required"))?;
+    Ok(axum::Json(
+        crate::orders::reject(&state, &id, &reason).await?,
+    ))
+}

@@ -1,0 +1,301 @@
+//! Extractors: customer and operator auth, JSON bodies with the contract's errors, query
+//! parameters and pagination.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::domain::parse_uuid;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::store::accounts;
+
+/// An authenticated customer: the `X-CM-PRODUCTTOKEN` key belongs to the `{accountGuid}` of the
+/// path. Missing, unknown or revoked key: 401; a valid key on another account's path: 403.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub account_id: String,
+}
+
+impl FromRequestParts<AppState> for Customer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get("x-cm-producttoken")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let account = accounts::account_for_key(&state.db, key)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::forbidden())?;
+        let guid = params
+            .iter()
+            .find(|(k, _)| *k == "accountGuid")
+            .map(|(_, v)| v.to_string());
+        match guid.as_deref().and_then(parse_uuid) {
+            Some(g) if g == account => Ok(Customer {
+                account_id: account,
+            }),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+/// The operator: `Authorization: Bearer <NUMBERDESK_ADMIN_TOKEN>`. Without a configured token
+/// the operator API does not exist (404).
+#[derive(Debug, Clone)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = state.config.admin_token.as_deref() else {
+            return Err(ApiError::not_found());
+        };
+        let given = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "A valid operator token is required.",
+            ))
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+async fn body_bytes(req: Request, state: &AppState) -> ApiResult<Bytes> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "The body is larger than allowed.",
+            )
+        } else {
+            ApiError::malformed(e.body_text())
+        }
+    })
+}
+
+/// Parses a JSON object into `T`: not JSON, not an object or a field of the wrong JSON type is
+/// `MALFORMED_JSON`. Also keeps the canonical text of the body (sorted keys) for idempotency.
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<(T, String)> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::malformed("the body must be a JSON object"));
+    }
+    let canonical = value.to_string();
+    let parsed = serde_json::from_value(value).map_err(|e| ApiError::malformed(e.to_string()))?;
+    Ok((parsed, canonical))
+}
+
+/// A required JSON body.
+pub struct JsonBody<T> {
+    pub value: T,
+    /// The body as canonical JSON text (object keys sorted).
+    pub canonical: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.is_empty() {
+            return Err(ApiError::malformed("a JSON body is required"));
+        }
+        if !json {
+            return Err(unsupported_media_type());
+        }
+        let (value, canonical) = parse_object(&bytes)?;
+        Ok(JsonBody { value, canonical })
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the body as application/json.",
+    )
+}
+
+/// An optional JSON body: none at all (with or without `Content-Type`) is `None`.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !json {
+            return Err(unsupported_media_type());
+        }
+        Ok(OptionalJson(Some(parse_object(&bytes)?.0)))
+    }
+}
+
+/// The raw body with its content type, for the stock import (JSON or CSV, up to
+/// [`super::admin::IMPORT_BODY_LIMIT`]).
+pub struct RawBody {
+    pub content_type: String,
+    pub bytes: Bytes,
+}
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let _ = state;
+        let bytes = axum::body::to_bytes(req.into_body(), super::admin::IMPORT_BODY_LIMIT)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "The body is larger than allowed.",
+                )
+            })?;
+        Ok(RawBody {
+            content_type,
+            bytes,
+        })
+    }
+}
+
+/// Query-string parameters (the last of a repeated name wins); never rejects.
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        Ok(QueryParams(
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
+    }
+}
+
+impl QueryParams {
+    /// A non-empty value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `skip` (default 0, ≥ 0) and `take` (default 25, 1..100).
+    pub fn page(&self, errors: &mut Vec<FieldError>) -> Page {
+        let mut page = Page { skip: 0, take: 25 };
+        if let Some(s) = self.get("skip") {
+            match s.parse::<i64>() {
+                Ok(v) if v >= 0 => page.skip = v,
+                _ => errors.push(FieldError::new("skip", "must be a whole number ≥ 0")),
+            }
+        }
+        if let Some(t) = self.0.get("take") {
+            match t.parse::<i64>() {
+                Ok(v) if (1..=100).contains(&v) => page.take = v,
+                _ => errors.push(FieldError::new(
+                    "take",
+                    "must be a whole number from 1 to 100",
+                )),
+            }
+        }
+        page
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub skip: i64,
+    pub take: i64,
+}
+
+/// A page of a list: a bare JSON array with the `x-cm-pagination-*` headers.
+pub fn paged<T: Serialize>(items: Vec<T>, page: Page, total: i64) -> Response {
+    let returned = items.len();
+    let mut res = axum::Json(items).into_response();
+    let h = res.headers_mut();
+    h.insert("x-cm-pagination-skip", HeaderValue::from(page.skip));
+    h.insert("x-cm-pagination-take", HeaderValue::from(returned as i64));
+    h.insert("x-cm-pagination-total", HeaderValue::from(total));
+    res
+}
+
+/// A path id: anything that is not a UUID is simply not found.
+pub fn path_id(raw: &str) -> ApiResult<String> {
+    parse_uuid(raw).ok_or_else(ApiError::not_found)
+}
+
+/// A JSON text we produced (stored or rendered) sent with a status.
+pub fn json_text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,449 @@
+//! Customer number-request endpoints: `NR = /voice/phonenumberrequestapi/v1/{accountGuid}`.
+
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Customer, JsonBody, OptionalJson, QueryParams, json_text, paged, path_id};
+use crate::AppState;
+use crate::domain::{PhoneNumberType, RequestStatus, parse_uuid};
+use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
+use crate::model::{NumberRequest, PhoneNumber, Restrictions, StatusEvent, StatusInfo};
+use crate::orders::{self, CreateInput, Idempotency};
+use crate::store::{inventory, requests};
+
+pub const NR: &str = "/voice/phonenumberrequestapi/v1/{accountGuid}";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_request, list_requests))
+        .routes(routes!(statuses))
+        .routes(routes!(get_request))
+        .routes(routes!(cancel_request))
+        .routes(routes!(request_events))
+        .routes(routes!(phone_numbers))
+        .routes(routes!(get_restrictions))
+}
+
+/// Body of `POST NR/numberrequests`. Integer fields accept any JSON number so that a value out
+/// of range is `VALIDATION_FAILED`, while a string there is `MALFORMED_JSON`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNumberRequest {
+    /// Required; an approved profile of the account.
+    pub company_profile_id: Option<String>,
+    /// Required, 1..1000 units.
+    #[schema(value_type = i64, minimum = 1, maximum = 1000)]
+    pub quantity: Option<serde_json::Number>,
+    /// Numbers per unit (aligned block), or null for single numbers.
+    #[schema(value_type = Option<i64>)]
+    pub range_size: Option<serde_json::Number>,
+    /// Required: `LOCAL`, `NATIONAL` or `TOLLFREE`.
+    pub phone_number_type: Option<String>,
+    pub area_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    /// At most 1000 characters.
+    pub comment: Option<String>,
+    /// Absolute http(s) URL, at most 2048 characters, on a public host.
+    pub callback_url: Option<String>,
+}
+
+fn optional_text(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn int_in(n: &serde_json::Number, min: i64, max: i64) -> Option<i64> {
+    n.as_i64().filter(|v| (min..=max).contains(v))
+}
+
+impl CreateNumberRequest {
+    /// Check 1 of API.md §4.1: field shapes.
+    fn validate(self) -> ApiResult<CreateInput> {
+        let mut errors = Vec::new();
+        let profile = match self.company_profile_id.as_deref() {
+            None => {
+                errors.push(FieldError::new("companyProfileId", "is required"));
+                None
+            }
+            Some(s) => parse_uuid(s).or_else(|| {
+                errors.push(FieldError::new("companyProfileId", "must be a UUID"));
+                None
+            }),
+        };
+        let quantity = match &self.quantity {
+            None => {
+                errors.push(FieldError::new("quantity", "is required"));
+                None
+            }
+            Some(n) => int_in(n, 1, 1000).or_else(|| {
+                errors.push(FieldError::new(
+                    "quantity",
+                    "must be a whole number from 1 to 1000",
+                ));
+                None
+            }),
+        };
+        let range_size = match &self.range_size {
+            None => None,
+            Some(n) => match int_in(n, 1, 1_000_000) {
+                Some(v) => Some(v),
+                None => {
+                    errors.push(FieldError::new(
+                        "rangeSize",
+                        "must be a whole number from 1 to 1000000, or null",
+                    ));
+                    None
+                }
+            },
+        };
+        let kind = match self.phone_number_type.as_deref() {
+            None => {
+                errors.push(FieldError::new("phoneNumberType", "is required"));
+                None
+            }
+            Some(s) => PhoneNumberType::parse(s).or_else(|| {
+                errors.push(FieldError::new(
+                    "phoneNumberType",
+                    "must be LOCAL, NATIONAL or TOLLFREE",
+                ));
+                None
+            }),
+        };
+        let area_code = optional_text(self.area_code);
+        if let Some(a) = &area_code
+            && (a.len() > 10 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            errors.push(FieldError::new("areaCode", "must be 1 to 10 digits"));
+        }
+        let city = optional_text(self.city);
+        if city.as_ref().is_some_and(|c| c.chars().count() > 100) {
+            errors.push(FieldError::new("city", "must be at most 100 characters"));
+        }
+        let region = optional_text(self.region);
+        if region.as_ref().is_some_and(|c| c.chars().count() > 100) {
+            errors.push(FieldError::new("region", "must be at most 100 characters"));
+        }
+        let comment = self.comment.filter(|c| !c.is_empty());
+        if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
+            errors.push(FieldError::new(
+                "comment",
+                "must be at most 1000 characters",
+            ));
+        }
+        let callback_url = match self.callback_url.filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => match parse_callback_url(&u) {
+                Ok(url) => Some(url),
+                Err(msg) => {
+                    errors.push(FieldError::new("callbackUrl", msg));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(CreateInput {
+            company_profile_id: profile.unwrap_or_default(),
+            quantity: quantity.unwrap_or_default(),
+            range_size,
+            phone_number_type: kind.unwrap_or(PhoneNumberType::Local),
+            area_code,
+            city,
+            region,
+            comment,
+            callback_url,
+        })
+    }
+}
+
+/// An absolute `http`/`https` URL with a host, at most 2048 characters.
+pub fn parse_callback_url(u: &str) -> Result<url::Url, &'static str> {
+    if u.len() > 2048 {
+        return Err("must be at most 2048 characters");
+    }
+    match url::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err("must be an absolute http or https URL"),
+    }
+}
+
+/// The `Idempotency-Key` header, 1..255 characters.
+pub fn idempotency_key(
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    canonical: &str,
+) -> ApiResult<Option<Idempotency>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(Idempotency {
+            key: k.to_string(),
+            endpoint,
+            body: canonical.to_string(),
+        })),
+        _ => Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+/// A created (or replayed) resource with its `Location`.
+pub fn created(answer: orders::Answer, location: String) -> Response {
+    let mut res = json_text(answer.status, answer.body);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
+}
+
+/// Create a number request.
+#[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests", tag = "Number requests",
+    params(("accountGuid" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for 24 h")),
+    request_body = CreateNumberRequest,
+    responses(
+        (status = 201, description = "Created: Completed when stock was assigned at once, else Pending", body = NumberRequest),
+        (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON, NUMBER_TYPE_NOT_ALLOWED, AREA_CODE_OR_CITY_REQUIRED, REGION_REQUIRED, QUANTITY_NOT_ALLOWED, RANGE_SIZE_NOT_ALLOWED, CALLBACK_URL_NOT_ALLOWED", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Key of another account", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: unknown company profile", body = ErrorBody),
+        (status = 409, description = "PROFILE_NOT_APPROVED", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ErrorBody),
+    ),
+    security(("productToken" = [])))]
+async fn create_request(
+    State(state): State<AppState>,
+    customer: Customer,
+    headers: HeaderMap,
+    body: JsonBody<CreateNumberRequest>,
+) -> ApiResult<Response> {
+    let idem = idempotency_key(&headers, "numberrequests", &body.canonical)?;
+    let input = body.value.validate()?;
+    let answer = orders::create(&state, &customer.account_id, input, idem).await?;
+    let location = format!(
+        "/voice/phonenumberrequestapi/v1/{}/numberrequests/{}",
+        customer.account_id, answer.id
+    );
+    Ok(created(answer, location))
+}
+
+/// List number requests, newest first.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests", tag = "Number requests",
+    params(("accountGuid" = String, Path),
+        ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query, description = "1..100, default 25"),
+        ("status" = Option<String>, Query, description = "Status name or id"), ("companyProfileId" = Option<String>, Query)),
+    responses((status = 200, description = "Page of requests; headers x-cm-pagination-skip/take/total", body = [NumberRequest]),
+        (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn list_requests(
+    State(state): State<AppState>,
+    customer: Customer,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let page = q.page(&mut errors);
+    let filter = request_filter(&q, &mut errors, Some(customer.account_id));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
+    Ok(paged(items, page, total))
+}
+
+/// The `status` and `companyProfileId` filters of a request list.
+pub fn request_filter(
+    q: &QueryParams,
+    errors: &mut Vec<FieldError>,
+    account_id: Option<String>,
+) -> requests::ListFilter {
+    let mut f = requests::ListFilter {
+        account_id,
+        ..Default::default()
+    };
+    if let Some(s) = q.get("status") {
+        match RequestStatus::parse_filter(s) {
+            Some(st) => f.status = Some(st),
+            None => errors.push(FieldError::new(
+                "status",
+                "must be a status name or id (see statuses)",
+            )),
+        }
+    }
+    if let Some(p) = q.get("companyProfileId") {
+        match parse_uuid(p) {
+            Some(id) => f.company_profile_id = Some(id),
+            None => errors.push(FieldError::new("companyProfileId", "must be a UUID")),
+        }
+    }
+    f
+}
+
+/// The status table.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/statuses", tag = "Number requests",
+    params(("accountGuid" = String, Path)),
+    responses((status = 200, body = [StatusInfo]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn statuses(_: Customer) -> axum::Json<Vec<StatusInfo>> {
+    axum::Json(
+        RequestStatus::ALL
+            .into_iter()
+            .map(|s| StatusInfo {
+                id: s.id(),
+                name: s.name().into(),
+                is_final: s.is_final(),
+                description: s.description().into(),
+            })
+            .collect(),
+    )
+}
+
+/// One number request.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}", tag = "Number requests",
+    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = NumberRequest), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn get_request(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult<axum::Json<NumberRequest>> {
+    let id = path_id(&ids.1)?;
+    let mut conn = state.db.read().acquire().await?;
+    let row = requests::load(&mut conn, Some(&customer.account_id), &id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(row.request))
+}
+
+/// Optional body of cancel, accept and approve.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+}
+
+impl ReasonBody {
+    /// The reason, trimmed; at most 1000 characters.
+    pub fn reason(self) -> ApiResult<Option<String>> {
+        match self
+            .reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+        {
+            Some(r) if r.chars().count() > 1000 => {
+                Err(ApiError::field("reason", "must be at most 1000 characters"))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// Cancel a request that is not final yet.
+#[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}/cancel", tag = "Number requests",
+    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    request_body(content = Option<ReasonBody>, description = "Optional"),
+    responses((status = 200, body = NumberRequest), (status = 404, body = ErrorBody),
+        (status = 409, description = "REQUEST_FINALIZED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn cancel_request(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(ids): Path<(String, String)>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> ApiResult<axum::Json<NumberRequest>> {
+    let id = path_id(&ids.1)?;
+    let reason = body.unwrap_or_default().reason()?;
+    Ok(axum::Json(
+        orders::cancel(&state, &customer.account_id, &id, reason).await?,
+    ))
+}
+
+/// The request's status events, oldest first, with their delivery state.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}/events", tag = "Number requests",
+    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = [StatusEvent]), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn request_events(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult<axum::Json<Vec<StatusEvent>>> {
+    let id = path_id(&ids.1)?;
+    let events = requests::events(&state.db, &customer.account_id, &id).await?;
+    if events.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    Ok(axum::Json(events))
+}
+
+/// Numbers currently assigned to the account.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/phonenumbers", tag = "Phone numbers",
+    params(("accountGuid" = String, Path), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    responses((status = 200, description = "Page; x-cm-pagination-* headers", body = [PhoneNumber]), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn phone_numbers(
+    State(state): State<AppState>,
+    customer: Customer,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let page = q.page(&mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, total) =
+        requests::phone_numbers(&state.db, &customer.account_id, page.skip, page.take).await?;
+    Ok(paged(items, page, total))
+}
+
+/// The order restrictions for a country and number type (defaults when the operator set none).
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/restrictions", tag = "Catalog",
+    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    responses((status = 200, body = Restrictions), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn get_restrictions(
+    State(state): State<AppState>,
+    _: Customer,
+    q: QueryParams,
+) -> ApiResult<axum::Json<Restrictions>> {
+    let (country, kind) = country_and_type(&q)?;
+    Ok(axum::Json(
+        inventory::restrictions(&state.db, &country, kind.as_str()).await?,
+    ))
+}
+
+/// The required `countryCode` and `phoneNumberType` query parameters.
+pub fn country_and_type(q: &QueryParams) -> ApiResult<(String, PhoneNumberType)> {
+    let mut errors = Vec::new();
+    let country = q.get("countryCode").map(str::to_string);
+    if !country
+        .as_deref()
+        .is_some_and(crate::domain::is_country_code)
+    {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    let kind = q.get("phoneNumberType").and_then(PhoneNumberType::parse);
+    if kind.is_none() {
+        errors.push(FieldError::new(
+            "phoneNumberType",
+            "must be LOCAL, NATIONAL or TOLLFREE",
+        ));
+    }
+    match (country, kind) {
+        (Some(c), Some(k)) if errors.is_empty() => Ok((c, k)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}

@@ -1,0 +1,194 @@
+//! Settings: defaults < TOML file < `NUMBERDESK_*` environment < command-line flags (API.md §8).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A setting that could not be used. The message names the setting; the binary exits with 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Every setting of the service, validated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+    pub allow_private_callbacks: bool,
+    #[serde(deserialize_with = "schedule")]
+    pub webhook_retry_schedule: Vec<u64>,
+    pub webhook_timeout_secs: u64,
+    pub auto_approve_profiles: bool,
+    pub aging_secs: u64,
+    pub rate_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/numberdesk.db".into(),
+            database_max_connections: 16,
+            admin_token: None,
+            smtp_url: None,
+            mail_dir: PathBuf::from("data/mail"),
+            mail_from: "numbers@localhost".into(),
+            allow_private_callbacks: false,
+            webhook_retry_schedule: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
+            webhook_timeout_secs: 15,
+            auto_approve_profiles: false,
+            aging_secs: 7_776_000,
+            rate_limit: 50,
+        }
+    }
+}
+
+/// The retry schedule is a list in TOML and `5,300,...` in the environment.
+fn schedule<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<u64>),
+        One(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::List(v) => Ok(v),
+        Raw::One(n) => Ok(vec![n]),
+        Raw::Text(s) if s.trim().is_empty() => Ok(Vec::new()),
+        Raw::Text(s) => s
+            .split(',')
+            .map(|p| p.trim().parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                serde::de::Error::custom("expected comma-separated whole seconds, e.g. 5,300,1800")
+            }),
+    }
+}
+
+/// Values given on the command line; they beat every other source.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads and validates the settings.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        // Empty variables count as unset, so `NUMBERDESK_ADMIN_TOKEN=` does not mean "".
+        let env = Env::prefixed("NUMBERDESK_").filter_map(|k| {
+            let var = format!("NUMBERDESK_{}", k.as_str().to_uppercase());
+            match std::env::var(&var) {
+                Ok(v) if !v.is_empty() => Some(k.into()),
+                _ => None,
+            }
+        });
+        fig = fig.merge(env).merge(Serialized::defaults(overrides));
+        let config: Config = fig.extract().map_err(|e| {
+            let key = e.path.last().cloned().unwrap_or_default();
+            let name = if key.is_empty() {
+                "configuration".to_string()
+            } else {
+                format!("NUMBERDESK_{} ({key})", key.to_uppercase())
+            };
+            ConfigError(format!("invalid setting {name}: {}", e.kind))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |var: &str, why: String| {
+            Err(ConfigError(format!(
+                "invalid setting NUMBERDESK_{var}: {why}"
+            )))
+        };
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return bad(
+                "LISTEN",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            );
+        }
+        let db = self.database_url.as_str();
+        let is_sqlite = db.starts_with("sqlite:");
+        let is_pg = db.starts_with("postgres://") || db.starts_with("postgresql://");
+        if !is_sqlite && !is_pg {
+            return bad(
+                "DATABASE_URL",
+                format!("{db:?} must start with sqlite:// or postgres://"),
+            );
+        }
+        if is_sqlite && sqlite_path(db).as_os_str().is_empty() {
+            return bad("DATABASE_URL", "the sqlite:// URL names no file".into());
+        }
+        if self.database_max_connections == 0 {
+            return bad("DATABASE_MAX_CONNECTIONS", "must be at least 1".into());
+        }
+        if let Some(t) = &self.admin_token
+            && t.trim().is_empty()
+        {
+            return bad("ADMIN_TOKEN", "must not be blank".into());
+        }
+        if let Some(u) = &self.smtp_url {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "smtp" | "smtps") && p.host_str().is_some() => {}
+                _ => {
+                    return bad(
+                        "SMTP_URL",
+                        format!("{u:?} is not smtp://host:port or smtps://host:port"),
+                    );
+                }
+            }
+        }
+        if !email_address::EmailAddress::is_valid(&self.mail_from) {
+            return bad(
+                "MAIL_FROM",
+                format!("{:?} is not an e-mail address", self.mail_from),
+            );
+        }
+        if self.webhook_retry_schedule.len() > 50 {
+            return bad("WEBHOOK_RETRY_SCHEDULE", "at most 50 entries".into());
+        }
+        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 600 {
+            return bad("WEBHOOK_TIMEOUT_SECS", "must be 1..600".into());
+        }
+        if self.aging_secs > 10 * 365 * 86_400 {
+            return bad("AGING_SECS", "must be at most ten years".into());
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// The file behind a `sqlite://path` URL (`sqlite:///abs/path` is absolute, query ignored).
+pub fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let rest = rest.split('?').next().unwrap_or("");
+    PathBuf::from(rest)
+}

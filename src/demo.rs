@@ -1,0 +1,132 @@
+//! The demo world of API.md §8, seeded once and idempotently by `serve --demo`.
+
+use crate::AppState;
+use crate::domain::{ProfileStatus, now_ms};
+use crate::model::{ProfileData, Restrictions};
+use crate::stock::StockBlock;
+use crate::store::{accounts, inventory, profiles};
+
+pub const ACCOUNT_ID: &str = "00000000-0000-0000-0000-000000000001";
+pub const API_KEY: &str = "demo-product-token";
+pub const ADMIN_TOKEN: &str = "demo-admin-token";
+pub const NL_PROFILE_ID: &str = "00000000-0000-0000-0000-000000000011";
+pub const US_PROFILE_ID: &str = "00000000-0000-0000-0000-000000000012";
+
+fn profile(
+    name: &str,
+    country: &str,
+    city: &str,
+    region: Option<&str>,
+    types: &[&str],
+) -> ProfileData {
+    ProfileData {
+        name: name.into(),
+        company_name: "Demo Telecom B.V.".into(),
+        business_register_number: "12345678".into(),
+        representative_first_name: "Dana".into(),
+        representative_last_name: "Demo".into(),
+        representative_phone_number: Some("+31201234567".into()),
+        country_code: country.into(),
+        region: region.map(str::to_string),
+        city: city.into(),
+        postal_code: "1011AB".into(),
+        street: "Demostraat".into(),
+        house_number: "1".into(),
+        email_addresses: vec!["demo@example.com".into()],
+        number_country_code: country.into(),
+        phone_number_types: types.iter().map(|t| t.to_string()).collect(),
+        required_fields: None,
+    }
+}
+
+fn block(
+    first: i64,
+    count: i64,
+    country: &str,
+    kind: &str,
+    area: &str,
+    city: &str,
+    region: Option<&str>,
+) -> StockBlock {
+    StockBlock {
+        first,
+        count,
+        country_code: country.into(),
+        phone_number_type: kind.into(),
+        area_code: Some(area.into()),
+        city: Some(city.into()),
+        region: region.map(str::to_string),
+    }
+}
+
+/// Seeds the demo account, profiles, restrictions and stock. Safe to run on every start.
+pub async fn seed(state: &AppState) -> anyhow::Result<()> {
+    let db = &state.db;
+    if accounts::get_account(db, ACCOUNT_ID).await?.is_none() {
+        accounts::create_account(db, Some(ACCOUNT_ID), "Demo account", Some(API_KEY)).await?;
+        let mut conn = db.write().acquire().await?;
+        let now = now_ms();
+        let nl = profile("Demo NL", "NL", "Amsterdam", None, &["LOCAL", "TOLLFREE"]);
+        profiles::insert(
+            &mut conn,
+            NL_PROFILE_ID,
+            ACCOUNT_ID,
+            &nl,
+            ProfileStatus::Approved,
+            Some("Demo"),
+            now,
+        )
+        .await?;
+        let us = profile("Demo US", "US", "New York", Some("NY"), &["LOCAL"]);
+        profiles::insert(
+            &mut conn,
+            US_PROFILE_ID,
+            ACCOUNT_ID,
+            &us,
+            ProfileStatus::Approved,
+            Some("Demo"),
+            now,
+        )
+        .await?;
+        drop(conn);
+        let mut nl_local = Restrictions::defaults("NL", "LOCAL");
+        nl_local.max_quantity = 100;
+        nl_local.ranges_supported = true;
+        nl_local.allowed_range_sizes = vec![10, 100];
+        inventory::put_restrictions(db, &nl_local).await?;
+    }
+    let blocks = [
+        block(31_201_000_000, 1000, "NL", "LOCAL", "20", "Amsterdam", None),
+        block(31_101_000_000, 1000, "NL", "LOCAL", "10", "Rotterdam", None),
+        block(31_800_100_000, 100, "NL", "TOLLFREE", "800", "", None),
+        block(
+            12_125_550_000,
+            1000,
+            "US",
+            "LOCAL",
+            "212",
+            "New York",
+            Some("NY"),
+        ),
+    ];
+    let mut blocks = blocks.to_vec();
+    blocks[2].city = None;
+    crate::stock::import(state, &blocks)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding demo stock: {}", e.body.message))?;
+    Ok(())
+}
+
+/// The banner printed on standard error after seeding.
+pub fn banner(addr: &std::net::SocketAddr, admin_token: &str) -> String {
+    format!(
+        "\nnumberdesk demo is ready on http://{addr}\n\
+         account {ACCOUNT_ID}, API key {API_KEY}, admin token {admin_token}\n\
+         company profiles: NL {NL_PROFILE_ID} (LOCAL, TOLLFREE), US {US_PROFILE_ID} (LOCAL)\n\n\
+         Request two Amsterdam numbers:\n\n\
+         curl -s -X POST http://{addr}/voice/phonenumberrequestapi/v1/{ACCOUNT_ID}/numberrequests \\\n  \
+         -H 'X-CM-PRODUCTTOKEN: {API_KEY}' -H 'Content-Type: application/json' \\\n  \
+         -d '{{\"companyProfileId\":\"{NL_PROFILE_ID}\",\"phoneNumberType\":\"LOCAL\",\"areaCode\":\"20\",\"quantity\":2}}'\n\n\
+         API reference: http://{addr}/docs\n"
+    )
+}

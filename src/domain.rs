@@ -1,0 +1,285 @@
+//! Domain types and rules without I/O: number types, statuses, phone numbers, times, addresses.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `phoneNumberType` of API.md §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PhoneNumberType {
+    #[serde(rename = "LOCAL")]
+    Local,
+    #[serde(rename = "NATIONAL")]
+    National,
+    #[serde(rename = "TOLLFREE")]
+    Tollfree,
+}
+
+impl PhoneNumberType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "LOCAL" => Some(Self::Local),
+            "NATIONAL" => Some(Self::National),
+            "TOLLFREE" => Some(Self::Tollfree),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "LOCAL",
+            Self::National => "NATIONAL",
+            Self::Tollfree => "TOLLFREE",
+        }
+    }
+}
+
+/// Number request status (API.md §2); the discriminant is the public `statusId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    Pending = 1,
+    Accepted = 2,
+    Completed = 3,
+    Rejected = 4,
+    Cancelled = 5,
+}
+
+impl RequestStatus {
+    pub const ALL: [RequestStatus; 5] = [
+        Self::Pending,
+        Self::Accepted,
+        Self::Completed,
+        Self::Rejected,
+        Self::Cancelled,
+    ];
+    pub fn id(self) -> i64 {
+        self as i64
+    }
+    pub fn from_id(id: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.id() == id)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Accepted => "Accepted",
+            Self::Completed => "Completed",
+            Self::Rejected => "Rejected",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Cancelled)
+    }
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Pending => "Received; waiting for stock or for review",
+            Self::Accepted => {
+                "Reviewed and accepted by the operator; numbers follow when stock is there"
+            }
+            Self::Completed => "Numbers assigned to the account",
+            Self::Rejected => "Refused by the operator; the reason says why",
+            Self::Cancelled => "Cancelled by the customer",
+        }
+    }
+    /// A status filter: the name (`Pending`, any case) or the id (`1`).
+    pub fn parse_filter(s: &str) -> Option<Self> {
+        if let Ok(id) = s.parse::<i64>() {
+            return Self::from_id(id);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Company profile status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileStatus {
+    PendingApproval,
+    Approved,
+    Rejected,
+}
+
+impl ProfileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingApproval => "PendingApproval",
+            Self::Approved => "Approved",
+            Self::Rejected => "Rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "PendingApproval" => Some(Self::PendingApproval),
+            "Approved" => Some(Self::Approved),
+            "Rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// Stock status of one number (`numbers.status`).
+pub mod stock {
+    pub const AVAILABLE: i64 = 0;
+    pub const ASSIGNED: i64 = 1;
+    pub const AGING: i64 = 2;
+}
+
+/// Milliseconds since the Unix epoch, the storage form of every time.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// RFC 3339 in UTC with exactly three fraction digits, e.g. `2026-11-27T09:30:00.123Z`.
+pub fn format_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// A new time-ordered id (UUIDv7: index-friendly, and its order is creation order).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Parses a UUID in any accepted spelling and returns the canonical lowercase form.
+pub fn parse_uuid(s: &str) -> Option<String> {
+    uuid::Uuid::parse_str(s).ok().map(|u| u.to_string())
+}
+
+/// An E.164 number: `+`, a non-zero digit, 7..15 digits in all.
+pub fn is_e164(s: &str) -> bool {
+    let Some(d) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// The integer value of an E.164 number (digits without `+`), used for block alignment.
+pub fn e164_value(s: &str) -> Option<i64> {
+    if is_e164(s) {
+        s[1..].parse().ok()
+    } else {
+        None
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes that are officially assigned.
+const ISO_COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+pub fn is_country_code(s: &str) -> bool {
+    s.len() == 2 && ISO_COUNTRIES.split(' ').any(|c| c == s)
+}
+
+/// Countries of the North American Numbering Plan (+1), where `LOCAL` requests need a region.
+const NANPA: &[&str] = &[
+    "US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN", "KY", "LC",
+    "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI",
+];
+
+pub fn is_nanpa(country: &str) -> bool {
+    NANPA.contains(&country)
+}
+
+/// True when a callback may not target this address: loopback, private, link-local,
+/// multicast, unspecified, carrier-grade NAT, documentation and other non-public ranges.
+pub fn is_non_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || (o[0] == 198 && (18..20).contains(&o[1])) // benchmarking
+                || o[0] >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_non_public_ip(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                || (seg[0] == 0x0064 && seg[1] == 0xff9b) // NAT64 may reach private IPv4
+                || seg[0] == 0 // IPv4-compatible and other reserved forms
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_three_fraction_digits_and_z() {
+        assert_eq!(format_ms(1_795_000_000_123), "2026-11-18T08:26:40.123Z");
+        assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn e164_needs_plus_and_digits() {
+        assert!(is_e164("+31201234567"));
+        assert!(!is_e164("31201234567"));
+        assert!(!is_e164("+0123456789"));
+        assert!(!is_e164("+3120abc4567"));
+        assert!(!is_e164("+1234567890123456"));
+    }
+
+    #[test]
+    fn private_addresses_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
+            assert!(is_non_public_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
+            assert!(!is_non_public_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn status_filter_takes_name_or_id() {
+        assert_eq!(
+            RequestStatus::parse_filter("Pending"),
+            Some(RequestStatus::Pending)
+        );
+        assert_eq!(
+            RequestStatus::parse_filter("3"),
+            Some(RequestStatus::Completed)
+        );
+        assert_eq!(RequestStatus::parse_filter("9"), None);
+        assert_eq!(RequestStatus::parse_filter("Nope"), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! numberdesk: a self-hosted phone-number request platform with a CM.com-compatible API.
+//!
+//! [`Application::build`] migrates the database and binds the listener; `run_until_stopped`
+//! serves the API and runs the background workers until shutdown.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod orders;
+pub mod stock;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, watch};
+
+use crate::config::Config;
+use crate::store::Db;
+
+/// What every handler and worker shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub metrics: metrics::Metrics,
+    /// One fulfilment pass at a time in this process (passes on other instances are safe too:
+    /// every completion is a guarded status change).
+    pub fulfil_lock: Arc<Mutex<()>>,
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            metrics: metrics::Metrics::install(),
+            fulfil_lock: Arc::new(Mutex::new(())),
+        })
+    }
+}
+
+/// The service: a bound listener plus its state.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, then binds the listen address (port 0 picks one).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let state = AppState::new(config).await?;
+        Self::with_state(state).await
+    }
+
+    pub async fn with_state(state: AppState) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&state.config.listen)
+            .await
+            .with_context(|| format!("binding {}", state.config.listen))?;
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves: then stops taking connections, finishes requests in
+    /// flight, stops the workers and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!("listening on http://{addr}");
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx));
+        let app = api::router(self.state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        let _ = stop_tx.send(true);
+        let _ = workers.await;
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Background work: returns aged numbers to stock and fulfils open requests every few seconds,
+/// so nothing waits on a missed trigger.
+async fn run_workers(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match store::inventory::return_aged(&state.db, domain::now_ms()).await {
+            Ok(n) if n > 0 => tracing::info!(numbers = n, "aged numbers returned to stock"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "aging sweep failed"),
+        }
+        if let Err(e) = orders::fulfil_open(&state).await {
+            tracing::warn!(status = %e.status, "fulfilment sweep failed");
+        }
+    }
+}
+
+/// Check 7 of API.md §4.1: true when the callback host is, or resolves to, a non-public address.
+/// A name that does not resolve now is let through; delivery checks the addresses again.
+pub async fn callback_target_is_private(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => domain::is_non_public_ip(ip.into()),
+        Some(url::Host::Ipv6(ip)) => domain::is_non_public_ip(ip.into()),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                return true;
+            }
+            let port = url.port_or_known_default().unwrap_or(443);
+            let lookup = tokio::net::lookup_host((name.as_str(), port));
+            match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+                Ok(Ok(addrs)) => addrs.into_iter().any(|a| domain::is_non_public_ip(a.ip())),
+                _ => false,
+            }
+        }
+        None => true,
+    }
+}

@@ -1,0 +1,189 @@
+//! The `numberdesk` command line: parse, load settings, call into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use numberdesk::config::{Config, Overrides};
+use numberdesk::{AppState, Application, demo};
+
+#[derive(Parser)]
+#[command(
+    name = "numberdesk",
+    version,
+    about = "Self-hosted phone-number request platform"
+)]
+struct Cli {
+    /// TOML file with settings (keys are the NUMBERDESK_* names in lower case, without the prefix).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Seed the demo world first and print how to call it.
+        #[arg(long)]
+        demo: bool,
+        /// Address to serve on (beats NUMBERDESK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Database URL (beats NUMBERDESK_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Bring the database schema up to date and print the schema version.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage stock.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print it with its API key.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Add stock from a CSV file (as POST /admin/v1/inventory with text/csv).
+    Import { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let mut overrides = Overrides::default();
+    let demo = if let Command::Serve {
+        demo,
+        listen,
+        database_url,
+    } = &cli.command
+    {
+        overrides.listen = listen.clone();
+        overrides.database_url = database_url.clone();
+        *demo
+    } else {
+        false
+    };
+    let mut config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("numberdesk: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if demo && config.admin_token.is_none() {
+        config.admin_token = Some(demo::ADMIN_TOKEN.into());
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("numberdesk: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config, demo)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("numberdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()> {
+    let state = AppState::new(config).await?;
+    match command {
+        Command::Serve { .. } => {
+            if demo {
+                demo::seed(&state).await?;
+            }
+            let app = Application::with_state(state.clone()).await?;
+            if demo {
+                let token = state.config.admin_token.clone().unwrap_or_default();
+                eprintln!("{}", demo::banner(&app.local_addr(), &token));
+            }
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            print_json(&serde_json::json!({"schemaVersion": state.db.schema_version().await?}))
+        }
+        Command::Account {
+            command: AccountCommand::Create { name },
+        } => {
+            let name = numberdesk::api::admin::account_name(Some(&name))
+                .map_err(|e| anyhow::anyhow!(e.body.message))?;
+            print_json(
+                &numberdesk::store::accounts::create_account(&state.db, None, &name, None).await?,
+            )
+        }
+        Command::Inventory {
+            command: InventoryCommand::Import { file },
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let result = async {
+                let blocks = numberdesk::stock::validate(numberdesk::stock::parse_csv(&bytes)?)?;
+                numberdesk::stock::import(&state, &blocks).await
+            }
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}",
+                    e.body.message,
+                    serde_json::to_string(&e.body.errors).unwrap_or_default()
+                )
+            })?;
+            print_json(&result)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,497 @@
+//! The order lifecycle: create (checks, claim, assign), fulfilment of open requests, cancel,
+//! and the operator's accept and reject. Each status change and its event share one transaction.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use axum::http::StatusCode;
+
+use crate::AppState;
+use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
+use crate::error::{ApiError, ApiResult};
+use crate::model::NumberRequest;
+use crate::store::inventory::{self, Criteria};
+use crate::store::requests::{self, IdempotentAnswer, RequestRow};
+use crate::store::{Tx, is_unique_violation, profiles};
+
+/// A create request whose field shapes are valid (check 1 of API.md §4.1 passed).
+#[derive(Debug, Clone)]
+pub struct CreateInput {
+    pub company_profile_id: String,
+    pub quantity: i64,
+    pub range_size: Option<i64>,
+    pub phone_number_type: PhoneNumberType,
+    pub area_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub comment: Option<String>,
+    pub callback_url: Option<url::Url>,
+}
+
+/// An `Idempotency-Key` with the canonical JSON of the body it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub endpoint: &'static str,
+    pub body: String,
+}
+
+/// A JSON answer, fresh or replayed.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: String,
+    pub id: String,
+}
+
+const REASON_ASSIGNED: &str = "Numbers assigned from stock";
+const REASON_WAIT_STOCK: &str = "Waiting for numbers to become available";
+const REASON_WAIT_REVIEW: &str = "Waiting for review by the operator";
+
+/// Runs `f` again when the database reports a busy lock, a serialization failure, a deadlock
+/// or a unique violation (another writer won a race); at most a few times.
+pub async fn retrying<T, F, Fut>(mut f: F) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, TxError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(TxError::Api(e)) => return Err(e),
+            Err(TxError::Db(e)) => {
+                let retry = match &e {
+                    sqlx::Error::Database(d) => {
+                        crate::store::is_busy(d.as_ref()) || is_unique_violation(&e)
+                    }
+                    _ => false,
+                };
+                attempt += 1;
+                if !retry || attempt >= 5 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+            }
+            Err(TxError::Other(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// What can stop a transaction: an answer for the client, or a database error worth a retry.
+#[derive(Debug)]
+pub enum TxError {
+    Api(ApiError),
+    Db(sqlx::Error),
+    Other(anyhow::Error),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(e: sqlx::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+impl From<anyhow::Error> for TxError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<sqlx::Error>() {
+            Ok(db) => TxError::Db(db),
+            Err(e) => TxError::Other(e),
+        }
+    }
+}
+impl From<ApiError> for TxError {
+    fn from(e: ApiError) -> Self {
+        TxError::Api(e)
+    }
+}
+impl From<serde_json::Error> for TxError {
+    fn from(e: serde_json::Error) -> Self {
+        TxError::Other(e.into())
+    }
+}
+
+/// Replays a stored answer, or refuses a key used with another body or endpoint.
+pub fn replay(found: IdempotentAnswer, idem: &Idempotency) -> ApiResult<Answer> {
+    if found.endpoint != idem.endpoint || found.request_body != idem.body {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was used with a different request.",
+        ));
+    }
+    let id = serde_json::from_str::<serde_json::Value>(&found.body)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    Ok(Answer {
+        status: StatusCode::from_u16(found.status).unwrap_or(StatusCode::OK),
+        body: found.body,
+        id,
+    })
+}
+
+/// Looks up a stored answer outside any transaction (the fast path of a retry).
+pub async fn lookup_idempotent(
+    state: &AppState,
+    account_id: &str,
+    idem: &Idempotency,
+) -> ApiResult<Option<Answer>> {
+    let mut conn = state.db.read().acquire().await?;
+    match requests::find_idempotent(&mut conn, account_id, &idem.key, now_ms()).await? {
+        Some(found) => replay(found, idem).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn criteria_of(r: &NumberRequest) -> Criteria {
+    Criteria {
+        country_code: r.country_code.clone(),
+        phone_number_type: r.phone_number_type.clone(),
+        area_code: r.area_code.clone(),
+        city: r.city.clone(),
+        region: r.region.clone(),
+    }
+}
+
+/// Creates a number request (API.md §4.1): checks 2–5 and 7, then one transaction that claims
+/// stock, stores the request, its ranges, its first status event and the event's outbox rows.
+pub async fn create(
+    state: &AppState,
+    account_id: &str,
+    input: CreateInput,
+    idem: Option<Idempotency>,
+) -> ApiResult<Answer> {
+    if let Some(idem) = &idem
+        && let Some(answer) = lookup_idempotent(state, account_id, idem).await?
+    {
+        return Ok(answer);
+    }
+    // 2. The profile.
+    let profile = profiles::get(&state.db, Some(account_id), &input.company_profile_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if profile.status != ProfileStatus::Approved.as_str() {
+        return Err(ApiError::conflict(
+            "PROFILE_NOT_APPROVED",
+            "The company profile is not approved.",
+        ));
+    }
+    let kind = input.phone_number_type.as_str();
+    if !profile.data.phone_number_types.iter().any(|t| t == kind) {
+        return Err(ApiError::bad_request(
+            "NUMBER_TYPE_NOT_ALLOWED",
+            format!("The company profile may not request {kind} numbers."),
+        ));
+    }
+    let country = profile.data.number_country_code.clone();
+    // 3. and 4. Where the numbers are.
+    if input.phone_number_type == PhoneNumberType::Local {
+        if input.area_code.is_none() && input.city.is_none() {
+            return Err(ApiError::bad_request(
+                "AREA_CODE_OR_CITY_REQUIRED",
+                "A LOCAL request needs an areaCode or a city.",
+            ));
+        }
+        if is_nanpa(&country) && input.region.is_none() {
+            return Err(ApiError::bad_request(
+                "REGION_REQUIRED",
+                "A LOCAL request in a +1 country needs a region.",
+            ));
+        }
+    }
+    // 5. Restrictions.
+    let restrictions = inventory::restrictions(&state.db, &country, kind).await?;
+    if input.quantity < restrictions.min_quantity || input.quantity > restrictions.max_quantity {
+        return Err(ApiError::bad_request(
+            "QUANTITY_NOT_ALLOWED",
+            format!(
+                "quantity must be between {} and {} for {country} {kind}.",
+                restrictions.min_quantity, restrictions.max_quantity
+            ),
+        ));
+    }
+    if let Some(size) = input.range_size {
+        // Aligned blocks arrive with the catalog work; until then no range size is orderable.
+        let _ = size;
+        return Err(ApiError::bad_request(
+            "RANGE_SIZE_NOT_ALLOWED",
+            format!("Ranges are not supported for {country} {kind}."),
+        ));
+    }
+    // 7. The callback target.
+    if let Some(url) = &input.callback_url
+        && !state.config.allow_private_callbacks
+        && crate::callback_target_is_private(url).await
+    {
+        return Err(ApiError::bad_request(
+            "CALLBACK_URL_NOT_ALLOWED",
+            "The callbackUrl points to a loopback, private or otherwise non-public address.",
+        ));
+    }
+
+    let requires_review = restrictions.requires_review;
+    let emails = profile.data.email_addresses.clone();
+    retrying(|| {
+        let input = input.clone();
+        let idem = idem.clone();
+        let emails = emails.clone();
+        let country = country.clone();
+        async move {
+            let mut tx = state.db.begin().await?;
+            let now = now_ms();
+            if let Some(idem) = &idem
+                && let Some(found) =
+                    requests::find_idempotent(&mut tx, account_id, &idem.key, now).await?
+            {
+                return Ok(replay(found, idem)?);
+            }
+            let mut req = NumberRequest {
+                id: new_id(),
+                account_id: account_id.into(),
+                company_profile_id: input.company_profile_id.clone(),
+                country_code: country,
+                phone_number_type: input.phone_number_type.as_str().into(),
+                quantity: input.quantity,
+                range_size: input.range_size,
+                area_code: input.area_code.clone(),
+                city: input.city.clone(),
+                region: input.region.clone(),
+                comment: input.comment.clone(),
+                callback_url: input.callback_url.as_ref().map(|u| u.to_string()),
+                status: RequestStatus::Pending.name().into(),
+                status_id: RequestStatus::Pending.id(),
+                reason: if requires_review {
+                    REASON_WAIT_REVIEW
+                } else {
+                    REASON_WAIT_STOCK
+                }
+                .into(),
+                created_on: crate::domain::format_ms(now),
+                updated_on: crate::domain::format_ms(now),
+                ranges: requests::empty_ranges(input.quantity, input.range_size),
+            };
+            let claimed = if requires_review {
+                None
+            } else {
+                claim_all(&mut tx, state, &criteria_of(&req), req.quantity).await?
+            };
+            if claimed.is_some() {
+                req.status = RequestStatus::Completed.name().into();
+                req.status_id = RequestStatus::Completed.id();
+                req.reason = REASON_ASSIGNED.into();
+            }
+            requests::insert(&mut tx, &req, requires_review, now).await?;
+            if let Some(claimed) = claimed {
+                req.ranges = requests::assign(&mut tx, &req, &claimed, 1, now).await?;
+            }
+            requests::record_event(&mut tx, &req, &emails, now).await?;
+            let body = serde_json::to_string(&req)?;
+            if let Some(idem) = &idem {
+                let answer = IdempotentAnswer {
+                    endpoint: idem.endpoint.into(),
+                    request_body: idem.body.clone(),
+                    status: 201,
+                    body: body.clone(),
+                };
+                requests::save_idempotent(&mut tx, account_id, &idem.key, &answer, now).await?;
+            }
+            tx.commit().await?;
+            state.metrics.request_created(req.status_id);
+            Ok(Answer {
+                status: StatusCode::CREATED,
+                body,
+                id: req.id,
+            })
+        }
+    })
+    .await
+}
+
+/// Claims exactly `n` numbers or none: a short claim is rolled back to a savepoint.
+async fn claim_all(
+    tx: &mut Tx,
+    state: &AppState,
+    c: &Criteria,
+    n: i64,
+) -> Result<Option<Vec<inventory::Claimed>>, sqlx::Error> {
+    sqlx::query("SAVEPOINT claim").execute(&mut **tx).await?;
+    let claimed = inventory::claim_singles(tx, &state.db, c, n).await?;
+    if claimed.len() as i64 == n {
+        sqlx::query("RELEASE SAVEPOINT claim")
+            .execute(&mut **tx)
+            .await?;
+        Ok(Some(claimed))
+    } else {
+        sqlx::query("ROLLBACK TO SAVEPOINT claim")
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT claim")
+            .execute(&mut **tx)
+            .await?;
+        Ok(None)
+    }
+}
+
+/// Tries to complete one open request from stock, in its own transaction. True when completed.
+pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
+    retrying(|| async {
+        let mut tx = state.db.begin().await?;
+        let now = now_ms();
+        let mut req = row.request.clone();
+        let claimed =
+            inventory::claim_singles(&mut tx, &state.db, &criteria_of(&req), req.quantity).await?;
+        if (claimed.len() as i64) < req.quantity {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let open = [RequestStatus::Pending, RequestStatus::Accepted];
+        if !requests::set_status(
+            &mut tx,
+            &req.id,
+            &open,
+            RequestStatus::Completed,
+            REASON_ASSIGNED,
+            now,
+        )
+        .await?
+        {
+            tx.rollback().await?; // cancelled or completed meanwhile
+            return Ok(false);
+        }
+        req.ranges = requests::assign(&mut tx, &req, &claimed, 1, now).await?;
+        req.status = RequestStatus::Completed.name().into();
+        req.status_id = RequestStatus::Completed.id();
+        req.reason = REASON_ASSIGNED.into();
+        req.updated_on = crate::domain::format_ms(now);
+        let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
+        requests::record_event(&mut tx, &req, &emails, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Fulfils open requests oldest first, each in its own transaction. A request that cannot be met
+/// does not hold back younger ones; criteria already found short for a smaller need are skipped.
+pub async fn fulfil_open(state: &AppState) -> ApiResult<usize> {
+    let _guard = state.fulfil_lock.lock().await;
+    let mut done = 0;
+    let mut short: HashMap<Criteria, i64> = HashMap::new();
+    let mut after = String::new();
+    loop {
+        let batch = requests::open_for_fulfilment(&state.db, &after, 500).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.request.id.clone();
+        for row in &batch {
+            let c = criteria_of(&row.request);
+            if short
+                .get(&c)
+                .is_some_and(|&need| row.request.quantity >= need)
+            {
+                continue;
+            }
+            if try_fulfil(state, row).await? {
+                done += 1;
+                state.metrics.request_created(RequestStatus::Completed.id());
+            } else {
+                let need = short.entry(c).or_insert(i64::MAX);
+                *need = (*need).min(row.request.quantity);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Moves a request out of an open status with its event (cancel, reject, accept).
+async fn transition(
+    state: &AppState,
+    account_id: Option<&str>,
+    id: &str,
+    to: RequestStatus,
+    reason: &str,
+) -> ApiResult<NumberRequest> {
+    retrying(|| async {
+        let mut tx = state.db.begin().await?;
+        let now = now_ms();
+        let row = requests::load(&mut tx, account_id, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        if row.status.is_final() {
+            return Err(ApiError::conflict(
+                "REQUEST_FINALIZED",
+                format!(
+                    "The request is {} and can no longer change.",
+                    row.status.name()
+                ),
+            )
+            .into());
+        }
+        if to == RequestStatus::Accepted && row.status == RequestStatus::Accepted {
+            return Err(ApiError::conflict(
+                "INVALID_STATUS_TRANSITION",
+                "The request is already Accepted.",
+            )
+            .into());
+        }
+        let from = [RequestStatus::Pending, RequestStatus::Accepted];
+        if !requests::set_status(&mut tx, id, &from, to, reason, now).await? {
+            return Err(ApiError::conflict(
+                "REQUEST_FINALIZED",
+                "The request changed meanwhile; read it again.",
+            )
+            .into());
+        }
+        let mut req = row.request;
+        req.status = to.name().into();
+        req.status_id = to.id();
+        req.reason = reason.into();
+        req.updated_on = crate::domain::format_ms(now);
+        let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
+        requests::record_event(&mut tx, &req, &emails, now).await?;
+        tx.commit().await?;
+        Ok(req)
+    })
+    .await
+}
+
+pub async fn cancel(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    reason: Option<String>,
+) -> ApiResult<NumberRequest> {
+    let reason = reason.unwrap_or_else(|| "Cancelled by the customer".into());
+    transition(
+        state,
+        Some(account_id),
+        id,
+        RequestStatus::Cancelled,
+        &reason,
+    )
+    .await
+}
+
+pub async fn reject(state: &AppState, id: &str, reason: &str) -> ApiResult<NumberRequest> {
+    transition(state, None, id, RequestStatus::Rejected, reason).await
+}
+
+/// Accepts a pending request, then completes it at once if stock is there.
+pub async fn accept(
+    state: &AppState,
+    id: &str,
+    reason: Option<String>,
+) -> ApiResult<NumberRequest> {
+    let reason = reason.unwrap_or_else(|| "Accepted by the operator".into());
+    let accepted = transition(state, None, id, RequestStatus::Accepted, &reason).await?;
+    let mut conn = state.db.read().acquire().await?;
+    if let Some(row) = requests::load(&mut conn, None, id).await? {
+        drop(conn);
+        if try_fulfil(state, &row).await? {
+            let mut conn = state.db.read().acquire().await?;
+            if let Some(done) = requests::load(&mut conn, None, id).await? {
+                return Ok(done.request);
+            }
+        }
+    }
+    Ok(accepted)
+}

@@ -1,0 +1,228 @@
+//! Stock import: JSON or CSV entries (single numbers or `start`+`count`), validated whole before
+//! anything is written, then inserted in large batches, then open requests are fulfilled.
+
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::domain::{PhoneNumberType, e164_value, is_country_code, now_ms};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::model::ImportResult;
+use crate::store::inventory::{self, StockRow};
+
+/// Most numbers one import may add.
+pub const MAX_IMPORT: i64 = 10_000_000;
+/// Numbers written per transaction: large enough to be fast, small enough not to hold the
+/// writer for long.
+const ROWS_PER_TX: usize = 20_000;
+
+/// One entry of an import: a single number, or `count` numbers from `start`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StockEntry {
+    pub phone_number: Option<String>,
+    pub start: Option<String>,
+    pub count: Option<i64>,
+    pub country_code: Option<String>,
+    pub phone_number_type: Option<String>,
+    pub area_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+}
+
+/// A validated entry: `count` numbers from `first`.
+#[derive(Debug, Clone)]
+pub struct StockBlock {
+    pub first: i64,
+    pub count: i64,
+    pub country_code: String,
+    pub phone_number_type: String,
+    pub area_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+}
+
+fn blank_to_none(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// Validates every entry; the first 50 problems are reported, and nothing is written.
+pub fn validate(entries: Vec<StockEntry>) -> ApiResult<Vec<StockBlock>> {
+    let mut errors = Vec::new();
+    let mut blocks = Vec::with_capacity(entries.len());
+    let mut total: i64 = 0;
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = |f: &str| format!("numbers[{i}].{f}");
+        let mut err = |f: &str, m: &str| {
+            if errors.len() < 50 {
+                errors.push(FieldError::new(at(f), m));
+            }
+        };
+        let country = blank_to_none(e.country_code);
+        if !country.as_deref().is_some_and(is_country_code) {
+            err("countryCode", "must be an ISO 3166-1 alpha-2 code, e.g. NL");
+        }
+        let kind = blank_to_none(e.phone_number_type);
+        if kind.as_deref().and_then(PhoneNumberType::parse).is_none() {
+            err("phoneNumberType", "must be LOCAL, NATIONAL or TOLLFREE");
+        }
+        let (first, count) = match (
+            blank_to_none(e.phone_number),
+            blank_to_none(e.start),
+            e.count,
+        ) {
+            (Some(p), None, None) => match e164_value(&p) {
+                Some(v) => (v, 1),
+                None => {
+                    err("phoneNumber", "must be E.164, e.g. +31201234567");
+                    continue;
+                }
+            },
+            (None, Some(s), Some(c)) => {
+                let Some(v) = e164_value(&s) else {
+                    err("start", "must be E.164, e.g. +31201234500");
+                    continue;
+                };
+                if !(1..=MAX_IMPORT).contains(&c) {
+                    err("count", &format!("must be 1..{MAX_IMPORT}"));
+                    continue;
+                }
+                if (v + c - 1).to_string().len() != v.to_string().len() {
+                    err(
+                        "count",
+                        "the block runs past the last number of that length",
+                    );
+                    continue;
+                }
+                (v, c)
+            }
+            _ => {
+                err("phoneNumber", "give either phoneNumber, or start and count");
+                continue;
+            }
+        };
+        total += count;
+        if let (Some(country_code), Some(kind)) = (country, kind) {
+            blocks.push(StockBlock {
+                first,
+                count,
+                country_code,
+                phone_number_type: kind,
+                area_code: blank_to_none(e.area_code),
+                city: blank_to_none(e.city),
+                region: blank_to_none(e.region),
+            });
+        }
+    }
+    if total > MAX_IMPORT {
+        errors.push(FieldError::new(
+            "numbers",
+            format!("at most {MAX_IMPORT} numbers per import"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if blocks.is_empty() {
+        return Err(ApiError::field("numbers", "must list at least one number"));
+    }
+    Ok(blocks)
+}
+
+/// Parses CSV whose first row names the columns (`phoneNumber` or `start`+`count`, ...).
+pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::field("body", format!("the CSV header row cannot be read: {e}")))?
+        .clone();
+    let known = [
+        "phoneNumber",
+        "start",
+        "count",
+        "countryCode",
+        "phoneNumberType",
+        "areaCode",
+        "city",
+        "region",
+    ];
+    let cols: Vec<Option<usize>> = known
+        .iter()
+        .map(|k| headers.iter().position(|h| h == *k))
+        .collect();
+    if cols[0].is_none() && cols[1].is_none() {
+        return Err(ApiError::field(
+            "body",
+            "the CSV header must name phoneNumber or start and count",
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec =
+            rec.map_err(|e| ApiError::field(format!("row {}", i + 2).as_str(), format!("{e}")))?;
+        let get = |k: usize| {
+            cols[k]
+                .and_then(|c| rec.get(c))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let count = match get(2) {
+            Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                ApiError::field(&format!("numbers[{i}].count"), "must be a whole number")
+            })?),
+            None => None,
+        };
+        out.push(StockEntry {
+            phone_number: get(0),
+            start: get(1),
+            count,
+            country_code: get(3),
+            phone_number_type: get(4),
+            area_code: get(5),
+            city: get(6),
+            region: get(7),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the blocks to stock and fulfils open requests. Numbers already known are duplicates.
+pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<ImportResult> {
+    let total: i64 = blocks.iter().map(|b| b.count).sum();
+    let mut added: u64 = 0;
+    let mut buf: Vec<StockRow> = Vec::with_capacity(ROWS_PER_TX);
+    for b in blocks {
+        for n in b.first..b.first + b.count {
+            buf.push(StockRow {
+                phone_number: format!("+{n}"),
+                num: n,
+                country_code: b.country_code.clone(),
+                phone_number_type: b.phone_number_type.clone(),
+                area_code: b.area_code.clone(),
+                city: b.city.clone(),
+                region: b.region.clone(),
+            });
+            if buf.len() == ROWS_PER_TX {
+                added += write_rows(state, &buf).await?;
+                buf.clear();
+            }
+        }
+    }
+    if !buf.is_empty() {
+        added += write_rows(state, &buf).await?;
+    }
+    crate::orders::fulfil_open(state).await?;
+    Ok(ImportResult {
+        added: added as i64,
+        duplicates: total - added as i64,
+    })
+}
+
+async fn write_rows(state: &AppState, rows: &[StockRow]) -> ApiResult<u64> {
+    let mut tx = state.db.begin().await?;
+    let added = inventory::insert_batch(&mut tx, rows, now_ms()).await?;
+    tx.commit().await?;
+    Ok(added)
+}

@@ -1,0 +1,231 @@
+//! Database access. One set of portable SQL runs on SQLite (the embedded default) and PostgreSQL
+//! through sqlx's `Any` driver; the few dialect differences are explicit branches on [`Dialect`].
+
+pub mod accounts;
+pub mod inventory;
+pub mod profiles;
+pub mod requests;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+use crate::config::Config;
+
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The pools. On SQLite all writes go through one connection (SQLite has one writer anyway;
+/// queueing in the pool beats spinning on the busy timeout), reads use several.
+#[derive(Clone)]
+pub struct Db {
+    pub dialect: Dialect,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+)];
+
+impl Db {
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let url = &config.database_url;
+        if config.is_sqlite() {
+            let path = crate::config::sqlite_path(url);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the database folder {}", dir.display()))?;
+            }
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            let opts = quiet(AnyConnectOptions::from_str(&url)?);
+            let pool = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = pool(1).connect_with(opts.clone()).await?;
+            let read = pool(config.database_max_connections.max(2))
+                .connect_with(opts)
+                .await?;
+            Ok(Db {
+                dialect: Dialect::Sqlite,
+                write,
+                read,
+            })
+        } else {
+            let opts = quiet(AnyConnectOptions::from_str(url)?);
+            let pool = AnyPoolOptions::new()
+                .max_connections(config.database_max_connections)
+                .acquire_timeout(Duration::from_secs(5))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET statement_timeout = '10s'").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(opts)
+                .await
+                .context("connecting to PostgreSQL")?;
+            Ok(Db {
+                dialect: Dialect::Postgres,
+                write: pool.clone(),
+                read: pool,
+            })
+        }
+    }
+
+    /// Pool for queries that only read.
+    pub fn read(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Pool for single-statement writes outside a transaction.
+    pub fn write(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so the write lock is taken up front).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.write.begin().await,
+        }
+    }
+
+    /// Applies the embedded migrations of this dialect and returns the schema version.
+    /// Refuses a database whose schema is newer than this binary knows.
+    pub async fn migrate(&self) -> anyhow::Result<i64> {
+        let list = match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS,
+            Dialect::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let migrations = list
+            .iter()
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    *v,
+                    Cow::Borrowed(*d),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect::<Vec<_>>();
+        let migrator = Migrator {
+            migrations: Cow::Owned(migrations),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        migrator.run(&self.write).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => anyhow::anyhow!(
+                "the database schema (migration {v}) is newer than this numberdesk knows; upgrade numberdesk"
+            ),
+            other => anyhow::Error::new(other).context("applying database migrations"),
+        })?;
+        self.schema_version().await
+    }
+
+    pub async fn schema_version(&self) -> anyhow::Result<i64> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// Appends `FOR UPDATE SKIP LOCKED` where the dialect has it.
+    pub fn skip_locked(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// Statements are not logged one by one; bulk imports would flood the log.
+fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {
+    opts.log_statements(tracing::log::LevelFilter::Off)
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::from_secs(10))
+}
+
+/// SQLite busy/locked, or a PostgreSQL serialization failure or deadlock: worth a retry.
+pub fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    matches!(
+        e.code().as_deref(),
+        Some("5" | "6" | "517" | "40001" | "40P01")
+    )
+}
+
+/// A unique-constraint violation (SQLite 2067/1555, PostgreSQL 23505).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("2067" | "1555" | "23505"))
+        }
+        _ => false,
+    }
+}
+
+/// `($1,$2,..),($n+1,..)` for `rows` rows of `cols` columns, numbering from `$1`.
+pub fn values_placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Reads a nullable TEXT column where `''` means "none" (area code and the lookup keys).
+pub fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() { None } else { Some(s) }
+}

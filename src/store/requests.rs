@@ -1,0 +1,603 @@
+//! Number requests, their ranges and assigned numbers, status events with their outbox rows,
+//! and idempotency records. Customer reads take the account id.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::inventory::Claimed;
+use super::{Db, values_placeholders};
+use crate::domain::{RequestStatus, format_ms, new_id};
+use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
+
+const COLS: &str = "id, account_id, company_profile_id, country_code, phone_number_type, quantity, range_size, \
+    area_code, city, region, comment, callback_url, requires_review, status_id, reason, created_ms, updated_ms";
+
+/// A request row plus what the API does not show.
+#[derive(Debug, Clone)]
+pub struct RequestRow {
+    pub request: NumberRequest,
+    pub requires_review: bool,
+    pub status: RequestStatus,
+}
+
+fn from_row(r: &AnyRow) -> Result<RequestRow, sqlx::Error> {
+    let status_id: i64 = r.try_get("status_id")?;
+    let status = RequestStatus::from_id(status_id).unwrap_or(RequestStatus::Pending);
+    let quantity: i64 = r.try_get("quantity")?;
+    let range_size: Option<i64> = r.try_get("range_size")?;
+    Ok(RequestRow {
+        request: NumberRequest {
+            id: r.try_get("id")?,
+            account_id: r.try_get("account_id")?,
+            company_profile_id: r.try_get("company_profile_id")?,
+            country_code: r.try_get("country_code")?,
+            phone_number_type: r.try_get("phone_number_type")?,
+            quantity,
+            range_size,
+            area_code: r.try_get("area_code")?,
+            city: r.try_get("city")?,
+            region: r.try_get("region")?,
+            comment: r.try_get("comment")?,
+            callback_url: r.try_get("callback_url")?,
+            status: status.name().into(),
+            status_id,
+            reason: r.try_get("reason")?,
+            created_on: format_ms(r.try_get("created_ms")?),
+            updated_on: format_ms(r.try_get("updated_ms")?),
+            ranges: Vec::new(),
+        },
+        requires_review: r.try_get::<i64, _>("requires_review")? != 0,
+        status,
+    })
+}
+
+/// The placeholder ranges of a request that has no numbers yet.
+pub fn empty_ranges(quantity: i64, range_size: Option<i64>) -> Vec<NumberRange> {
+    (0..quantity)
+        .map(|_| NumberRange {
+            id: None,
+            start: None,
+            end: None,
+            size: range_size.unwrap_or(1),
+            valid_from: None,
+            valid_to: None,
+        })
+        .collect()
+}
+
+fn range_from_row(r: &AnyRow) -> Result<(String, NumberRange), sqlx::Error> {
+    Ok((
+        r.try_get("number_request_id")?,
+        NumberRange {
+            id: Some(r.try_get("id")?),
+            start: Some(r.try_get("start_number")?),
+            end: Some(r.try_get("end_number")?),
+            size: r.try_get("size")?,
+            valid_from: Some(format_ms(r.try_get("valid_from_ms")?)),
+            valid_to: r.try_get::<Option<i64>, _>("valid_to_ms")?.map(format_ms),
+        },
+    ))
+}
+
+/// Fills `ranges` of each request: the assigned ones, or placeholders.
+async fn attach_ranges(
+    conn: &mut AnyConnection,
+    rows: &mut [RequestRow],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .map(|r| r.request.id.as_str())
+        .collect();
+    let mut by_request: HashMap<String, Vec<NumberRange>> = HashMap::new();
+    if !ids.is_empty() {
+        let placeholders = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT id, number_request_id, start_number, end_number, size, valid_from_ms, valid_to_ms \
+             FROM request_ranges WHERE number_request_id IN ({placeholders}) ORDER BY start_number"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let (req, range) = range_from_row(&r)?;
+            by_request.entry(req).or_default().push(range);
+        }
+    }
+    for row in rows.iter_mut() {
+        row.request.ranges = by_request
+            .remove(&row.request.id)
+            .unwrap_or_else(|| empty_ranges(row.request.quantity, row.request.range_size));
+    }
+    Ok(())
+}
+
+/// One request with its ranges; `account_id` None is the operator's view.
+pub async fn load(
+    conn: &mut AnyConnection,
+    account_id: Option<&str>,
+    id: &str,
+) -> Result<Option<RequestRow>, sqlx::Error> {
+    let row = match account_id {
+        Some(acc) => {
+            sqlx::query(&format!(
+                "SELECT {COLS} FROM number_requests WHERE id = $1 AND account_id = $2"
+            ))
+            .bind(id)
+            .bind(acc)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("SELECT {COLS} FROM number_requests WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+    };
+    let Some(row) = row else { return Ok(None) };
+    let mut rows = [from_row(&row)?];
+    attach_ranges(conn, &mut rows).await?;
+    let [row] = rows;
+    Ok(Some(row))
+}
+
+/// Filters of a request list.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub account_id: Option<String>,
+    pub status: Option<RequestStatus>,
+    pub company_profile_id: Option<String>,
+}
+
+pub async fn list(
+    db: &Db,
+    f: &ListFilter,
+    skip: i64,
+    take: i64,
+) -> Result<(Vec<NumberRequest>, i64), sqlx::Error> {
+    let mut conds = Vec::new();
+    let mut params: Vec<String> = Vec::new();
+    if let Some(a) = &f.account_id {
+        params.push(a.clone());
+        conds.push(format!("account_id = ${}", params.len()));
+    }
+    if let Some(p) = &f.company_profile_id {
+        params.push(p.clone());
+        conds.push(format!("company_profile_id = ${}", params.len()));
+    }
+    if let Some(s) = f.status {
+        conds.push(format!("status_id = {}", s.id()));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let mut conn = db.read().acquire().await?;
+    let count_sql = format!("SELECT COUNT(*) FROM number_requests{filter}");
+    let mut cq = sqlx::query_scalar(&count_sql);
+    for p in &params {
+        cq = cq.bind(p);
+    }
+    let total: i64 = cq.fetch_one(&mut *conn).await?;
+    // Ids are UUIDv7: their order is creation order, also within one millisecond.
+    let sql = format!(
+        "SELECT {COLS} FROM number_requests{filter} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        params.len() + 1,
+        params.len() + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for p in &params {
+        q = q.bind(p);
+    }
+    let rows = q.bind(take).bind(skip).fetch_all(&mut *conn).await?;
+    let mut rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    attach_ranges(&mut conn, &mut rows).await?;
+    Ok((rows.into_iter().map(|r| r.request).collect(), total))
+}
+
+/// Inserts a new request row as given (status, reason and times included).
+pub async fn insert(
+    conn: &mut AnyConnection,
+    r: &NumberRequest,
+    requires_review: bool,
+    created_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO number_requests ({COLS}) VALUES {}",
+        values_placeholders(1, 17)
+    ))
+    .bind(&r.id)
+    .bind(&r.account_id)
+    .bind(&r.company_profile_id)
+    .bind(&r.country_code)
+    .bind(&r.phone_number_type)
+    .bind(r.quantity)
+    .bind(r.range_size)
+    .bind(&r.area_code)
+    .bind(&r.city)
+    .bind(&r.region)
+    .bind(&r.comment)
+    .bind(&r.callback_url)
+    .bind(requires_review as i64)
+    .bind(r.status_id)
+    .bind(&r.reason)
+    .bind(created_ms)
+    .bind(created_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a request to `to` if it is in one of `from` (guarded); false when it was not.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &[RequestStatus],
+    to: RequestStatus,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let from = from
+        .iter()
+        .map(|s| s.id().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let r = sqlx::query(&format!(
+        "UPDATE number_requests SET status_id = $1, reason = $2, updated_ms = $3 WHERE id = $4 AND status_id IN ({from})"
+    ))
+    .bind(to.id())
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the claimed numbers as ranges of the request (one unit per `unit` numbers) and as live
+/// assignments. Returns the ranges in order.
+pub async fn assign(
+    conn: &mut AnyConnection,
+    req: &NumberRequest,
+    claimed: &[Claimed],
+    unit: usize,
+    now: i64,
+) -> Result<Vec<NumberRange>, sqlx::Error> {
+    let mut ranges = Vec::with_capacity(claimed.len() / unit.max(1));
+    let mut range_rows: Vec<(String, &Claimed, &Claimed)> = Vec::new();
+    for block in claimed.chunks(unit.max(1)) {
+        let (first, last) = (&block[0], &block[block.len() - 1]);
+        let id = new_id();
+        ranges.push(NumberRange {
+            id: Some(id.clone()),
+            start: Some(first.phone_number.clone()),
+            end: Some(last.phone_number.clone()),
+            size: block.len() as i64,
+            valid_from: Some(format_ms(now)),
+            valid_to: None,
+        });
+        range_rows.push((id, first, last));
+    }
+    for chunk in range_rows.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO request_ranges (id, number_request_id, start_number, end_number, size, valid_from_ms) VALUES {}",
+            values_placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, first, last) in chunk {
+            q = q
+                .bind(id)
+                .bind(&req.id)
+                .bind(&first.phone_number)
+                .bind(&last.phone_number)
+                .bind(unit as i64)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let mut assigned = Vec::with_capacity(claimed.len());
+    for (i, c) in claimed.iter().enumerate() {
+        assigned.push((range_rows[i / unit.max(1)].0.as_str(), c));
+    }
+    for chunk in assigned.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) VALUES {}",
+            values_placeholders(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for (range_id, c) in chunk {
+            q = q
+                .bind(new_id())
+                .bind(&c.phone_number)
+                .bind(*range_id)
+                .bind(&req.id)
+                .bind(&req.account_id)
+                .bind(&req.company_profile_id)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(ranges)
+}
+
+/// Writes the status event for the state `req` is in now, with its payload (the request as GET
+/// shows it) and one outbox row per target: the callback URL and each e-mail address.
+pub async fn record_event(
+    conn: &mut AnyConnection,
+    req: &NumberRequest,
+    emails: &[String],
+    now: i64,
+) -> anyhow::Result<String> {
+    let event_id = new_id();
+    sqlx::query(
+        "INSERT INTO status_events (id, number_request_id, account_id, status_id, reason, occurred_ms, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&event_id)
+    .bind(&req.id)
+    .bind(&req.account_id)
+    .bind(req.status_id)
+    .bind(&req.reason)
+    .bind(now)
+    .bind(serde_json::to_string(req)?)
+    .execute(&mut *conn)
+    .await?;
+    let mut targets: Vec<(&str, &str)> = Vec::new();
+    if let Some(url) = &req.callback_url {
+        targets.push(("callback", url));
+    }
+    for e in emails {
+        targets.push(("email", e));
+    }
+    if !targets.is_empty() {
+        let sql = format!(
+            "INSERT INTO deliveries (id, event_id, number_request_id, account_id, channel, target, state, next_attempt_ms, created_ms) VALUES {}",
+            values_placeholders(targets.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (channel, target) in targets {
+            q = q
+                .bind(new_id())
+                .bind(&event_id)
+                .bind(&req.id)
+                .bind(&req.account_id)
+                .bind(channel)
+                .bind(target)
+                .bind("pending")
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(event_id)
+}
+
+fn delivery_from_row(r: &AnyRow, with_ids: bool) -> Result<Delivery, sqlx::Error> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        target: r.try_get("target")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        last_attempt_on: r
+            .try_get::<Option<i64>, _>("last_attempt_ms")?
+            .map(format_ms),
+        last_error: r.try_get("last_error")?,
+        event_id: if with_ids {
+            Some(r.try_get("event_id")?)
+        } else {
+            None
+        },
+        number_request_id: if with_ids {
+            Some(r.try_get("number_request_id")?)
+        } else {
+            None
+        },
+        account_id: if with_ids {
+            Some(r.try_get("account_id")?)
+        } else {
+            None
+        },
+    })
+}
+
+/// The request's status events, oldest first, with their deliveries.
+pub async fn events(
+    db: &Db,
+    account_id: &str,
+    request_id: &str,
+) -> Result<Vec<StatusEvent>, sqlx::Error> {
+    let mut conn = db.read().acquire().await?;
+    let rows = sqlx::query(
+        "SELECT id, status_id, reason, occurred_ms FROM status_events WHERE number_request_id = $1 AND account_id = $2 ORDER BY id",
+    )
+    .bind(request_id)
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let deliveries = sqlx::query(
+        "SELECT id, event_id, number_request_id, account_id, channel, target, state, attempts, last_attempt_ms, last_error \
+         FROM deliveries WHERE number_request_id = $1 AND account_id = $2 ORDER BY id",
+    )
+    .bind(request_id)
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
+    for d in &deliveries {
+        let event_id: String = d.try_get("event_id")?;
+        by_event
+            .entry(event_id)
+            .or_default()
+            .push(delivery_from_row(d, false)?);
+    }
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let status =
+                RequestStatus::from_id(r.try_get("status_id")?).unwrap_or(RequestStatus::Pending);
+            let (callbacks, emails): (Vec<_>, Vec<_>) = by_event
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|d| d.channel == "callback");
+            Ok(StatusEvent {
+                id,
+                number_request_id: request_id.into(),
+                status: status.name().into(),
+                reason: r.try_get("reason")?,
+                occurred_on: format_ms(r.try_get("occurred_ms")?),
+                callback: callbacks.into_iter().next(),
+                emails,
+            })
+        })
+        .collect()
+}
+
+/// Numbers the account holds now, newest first.
+pub async fn phone_numbers(
+    db: &Db,
+    account_id: &str,
+    skip: i64,
+    take: i64,
+) -> Result<(Vec<PhoneNumber>, i64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL",
+    )
+    .bind(account_id)
+    .fetch_one(db.read())
+    .await?;
+    let rows = sqlx::query(
+        "SELECT a.phone_number, a.number_request_id, a.company_profile_id, a.valid_from_ms, a.valid_to_ms, \
+         n.country_code, n.phone_number_type, n.area_code, n.city, n.region \
+         FROM assigned_numbers a JOIN numbers n ON n.phone_number = a.phone_number \
+         WHERE a.account_id = $1 AND a.valid_to_ms IS NULL ORDER BY a.id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(account_id)
+    .bind(take)
+    .bind(skip)
+    .fetch_all(db.read())
+    .await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            Ok(PhoneNumber {
+                phone_number: r.try_get("phone_number")?,
+                country_code: r.try_get("country_code")?,
+                phone_number_type: r.try_get("phone_number_type")?,
+                area_code: super::non_empty(r.try_get("area_code")?),
+                city: r.try_get("city")?,
+                region: r.try_get("region")?,
+                number_request_id: r.try_get("number_request_id")?,
+                company_profile_id: r.try_get("company_profile_id")?,
+                valid_from: format_ms(r.try_get("valid_from_ms")?),
+                valid_to: r.try_get::<Option<i64>, _>("valid_to_ms")?.map(format_ms),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((list, total))
+}
+
+/// Open requests that stock may fulfil now, oldest first: `Pending` without review, or `Accepted`.
+pub async fn open_for_fulfilment(
+    db: &Db,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<RequestRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM number_requests WHERE ((status_id = {p} AND requires_review = 0) OR status_id = {a}) AND id > $1 ORDER BY id LIMIT $2",
+        p = RequestStatus::Pending.id(),
+        a = RequestStatus::Accepted.id()
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Request counts by status, for `/metrics`.
+pub async fn counts_by_status(db: &Db) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT status_id, COUNT(*) AS n FROM number_requests GROUP BY status_id")
+            .fetch_all(db.read())
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("status_id")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// A stored idempotent answer.
+#[derive(Debug, Clone)]
+pub struct IdempotentAnswer {
+    pub endpoint: String,
+    pub request_body: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// Answers are replayed for 24 hours.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+
+pub async fn find_idempotent(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<IdempotentAnswer>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT endpoint, request_body, response_status, response_body FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_ms > $3",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(now - IDEMPOTENCY_TTL_MS)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(IdempotentAnswer {
+            endpoint: r.try_get("endpoint")?,
+            request_body: r.try_get("request_body")?,
+            status: r.try_get::<i64, _>("response_status")? as u16,
+            body: r.try_get("response_body")?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores an answer; an expired record under the same key is replaced.
+pub async fn save_idempotent(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    key: &str,
+    a: &IdempotentAnswer,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_ms <= $3",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(now - IDEMPOTENCY_TTL_MS)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (account_id, idem_key, endpoint, request_body, response_status, response_body, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(&a.endpoint)
+    .bind(&a.request_body)
+    .bind(a.status as i64)
+    .bind(&a.body)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
