@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
 use crate::error::{ApiError, ApiResult};
-use crate::model::NumberRequest;
+use crate::model::{NumberRequest, PhoneNumber, Restrictions};
 use crate::store::inventory::{self, Criteria};
 use crate::store::requests::{self, IdempotentAnswer, RequestRow};
 use crate::store::{Tx, is_unique_violation, profiles};
@@ -153,19 +153,27 @@ fn criteria_of(r: &NumberRequest) -> Criteria {
     }
 }
 
-/// Creates a number request (API.md §4.1): checks 2–5 and 7, then one transaction that claims
-/// stock, stores the request, its ranges, its first status event and the event's outbox rows.
-pub async fn create(
-    state: &AppState,
-    account_id: &str,
-    input: CreateInput,
-    idem: Option<Idempotency>,
-) -> ApiResult<Answer> {
-    if let Some(idem) = &idem
-        && let Some(answer) = lookup_idempotent(state, account_id, idem).await?
-    {
-        return Ok(answer);
+/// What the checks of a create decided: where the numbers come from and who hears of it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub criteria: Criteria,
+    pub restrictions: Restrictions,
+    pub emails: Vec<String>,
+}
+
+/// The criteria of a request for a profile's number country.
+pub fn criteria(country: &str, input: &CreateInput) -> Criteria {
+    Criteria {
+        country_code: country.into(),
+        phone_number_type: input.phone_number_type.as_str().into(),
+        area_code: input.area_code.clone(),
+        city: input.city.clone(),
+        region: input.region.clone(),
     }
+}
+
+/// Checks 2–7 of API.md §4.1, in order, each with its code. Shared by create and availability.
+pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> ApiResult<Plan> {
     // 2. The profile.
     let profile = profiles::get(&state.db, Some(account_id), &input.company_profile_id)
         .await?
@@ -211,31 +219,90 @@ pub async fn create(
         ));
     }
     if let Some(size) = input.range_size {
-        // Aligned blocks arrive with the catalog work; until then no range size is orderable.
-        let _ = size;
-        return Err(ApiError::bad_request(
-            "RANGE_SIZE_NOT_ALLOWED",
-            format!("Ranges are not supported for {country} {kind}."),
-        ));
+        if !restrictions.ranges_supported || !restrictions.allowed_range_sizes.contains(&size) {
+            return Err(ApiError::bad_request(
+                "RANGE_SIZE_NOT_ALLOWED",
+                format!(
+                    "rangeSize {size} is not allowed for {country} {kind}; allowed: {:?}.",
+                    if restrictions.ranges_supported {
+                        restrictions.allowed_range_sizes.clone()
+                    } else {
+                        Vec::new()
+                    }
+                ),
+            ));
+        }
+    }
+    // 6. Requirements.
+    let reqs = inventory::requirements(&state.db, &country, kind).await?;
+    if reqs.iter().any(|r| r.code == "ADDRESS_IN_PREFIX_REGION") {
+        let Some(area) = &input.area_code else {
+            return Err(ApiError::bad_request(
+                "AREA_CODE_REQUIRED",
+                "Numbers of this type need an areaCode in the region of the company's address.",
+            ));
+        };
+        let cities = inventory::area_code_cities(&state.db, &country, area).await?;
+        if !cities.contains(&inventory::key(Some(&profile.data.city))) {
+            return Err(ApiError::bad_request(
+                "ADDRESS_NOT_IN_PREFIX_REGION",
+                format!("The company's address is not in the region of area code {area}."),
+            ));
+        }
     }
     // 7. The callback target.
-    if let Some(url) = &input.callback_url
-        && !state.config.allow_private_callbacks
-        && crate::callback_target_is_private(url).await
-    {
-        return Err(ApiError::bad_request(
-            "CALLBACK_URL_NOT_ALLOWED",
-            "The callbackUrl points to a loopback, private or otherwise non-public address.",
-        ));
+    if let Some(url) = &input.callback_url {
+        if !state.config.allow_private_callbacks && crate::callback_target_is_private(url).await {
+            return Err(ApiError::bad_request(
+                "CALLBACK_URL_NOT_ALLOWED",
+                "The callbackUrl points to a loopback, private or otherwise non-public address.",
+            ));
+        }
     }
+    Ok(Plan {
+        criteria: criteria(&country, input),
+        restrictions,
+        emails: profile.data.email_addresses,
+    })
+}
 
+/// Units free now for these criteria: single numbers, or whole aligned blocks of `range_size`.
+/// The same stock query as the claim uses.
+pub async fn available_units(
+    state: &AppState,
+    c: &Criteria,
+    range_size: Option<i64>,
+) -> ApiResult<i64> {
+    Ok(inventory::count_units(&state.db, c, range_size).await?)
+}
+
+/// Creates a number request (API.md §4.1): the checks of [`plan`], then one transaction that
+/// claims stock, stores the request, its ranges, its first status event and the event's outbox
+/// rows.
+pub async fn create(
+    state: &AppState,
+    account_id: &str,
+    input: CreateInput,
+    idem: Option<Idempotency>,
+) -> ApiResult<Answer> {
+    if let Some(idem) = &idem {
+        if let Some(answer) = lookup_idempotent(state, account_id, idem).await? {
+            return Ok(answer);
+        }
+    }
+    let Plan {
+        criteria,
+        restrictions,
+        emails,
+    } = plan(state, account_id, &input).await?;
     let requires_review = restrictions.requires_review;
-    let emails = profile.data.email_addresses.clone();
     retrying(|| {
-        let input = input.clone();
-        let idem = idem.clone();
-        let emails = emails.clone();
-        let country = country.clone();
+        let (input, idem, emails, criteria) = (
+            input.clone(),
+            idem.clone(),
+            emails.clone(),
+            criteria.clone(),
+        );
         async move {
             let mut tx = state.db.begin().await?;
             let now = now_ms();
@@ -249,7 +316,7 @@ pub async fn create(
                 id: new_id(),
                 account_id: account_id.into(),
                 company_profile_id: input.company_profile_id.clone(),
-                country_code: country,
+                country_code: criteria.country_code.clone(),
                 phone_number_type: input.phone_number_type.as_str().into(),
                 quantity: input.quantity,
                 range_size: input.range_size,
@@ -273,7 +340,7 @@ pub async fn create(
             let claimed = if requires_review {
                 None
             } else {
-                claim_all(&mut tx, state, &criteria_of(&req), req.quantity).await?
+                claim_all(&mut tx, state, &criteria, req.range_size, req.quantity).await?
             };
             if claimed.is_some() {
                 req.status = RequestStatus::Completed.name().into();
@@ -282,7 +349,8 @@ pub async fn create(
             }
             requests::insert(&mut tx, &req, requires_review, now).await?;
             if let Some(claimed) = claimed {
-                req.ranges = requests::assign(&mut tx, &req, &claimed, 1, now).await?;
+                req.ranges =
+                    requests::assign(&mut tx, &req, &claimed, unit(req.range_size), now).await?;
             }
             requests::record_event(&mut tx, &req, &emails, now).await?;
             let body = serde_json::to_string(&req)?;
@@ -307,16 +375,41 @@ pub async fn create(
     .await
 }
 
-/// Claims exactly `n` numbers or none: a short claim is rolled back to a savepoint.
+fn unit(range_size: Option<i64>) -> usize {
+    range_size.unwrap_or(1).max(1) as usize
+}
+
+/// Claims `quantity` units (single numbers or aligned blocks) with one guarded statement, and
+/// forgets the whole blocks they were part of. May return fewer: the caller rolls back.
+async fn claim_units(
+    tx: &mut Tx,
+    state: &AppState,
+    c: &Criteria,
+    range_size: Option<i64>,
+    quantity: i64,
+) -> Result<Vec<inventory::Claimed>, sqlx::Error> {
+    let claimed = match range_size {
+        None => inventory::claim_singles(tx, &state.db, c, quantity).await?,
+        Some(size) => inventory::claim_blocks(tx, &state.db, c, size, quantity).await?,
+    };
+    if claimed.len() == quantity as usize * unit(range_size) {
+        let nums: Vec<i64> = claimed.iter().map(|n| n.num).collect();
+        inventory::break_blocks(tx, &nums).await?;
+    }
+    Ok(claimed)
+}
+
+/// Claims exactly `quantity` units or none: a short claim is rolled back to a savepoint.
 async fn claim_all(
     tx: &mut Tx,
     state: &AppState,
     c: &Criteria,
-    n: i64,
+    range_size: Option<i64>,
+    quantity: i64,
 ) -> Result<Option<Vec<inventory::Claimed>>, sqlx::Error> {
     sqlx::query("SAVEPOINT claim").execute(&mut **tx).await?;
-    let claimed = inventory::claim_singles(tx, &state.db, c, n).await?;
-    if claimed.len() as i64 == n {
+    let claimed = claim_units(tx, state, c, range_size, quantity).await?;
+    if claimed.len() == quantity as usize * unit(range_size) {
         sqlx::query("RELEASE SAVEPOINT claim")
             .execute(&mut **tx)
             .await?;
@@ -338,9 +431,15 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
         let mut tx = state.db.begin().await?;
         let now = now_ms();
         let mut req = row.request.clone();
-        let claimed =
-            inventory::claim_singles(&mut tx, &state.db, &criteria_of(&req), req.quantity).await?;
-        if (claimed.len() as i64) < req.quantity {
+        let claimed = claim_units(
+            &mut tx,
+            state,
+            &criteria_of(&req),
+            req.range_size,
+            req.quantity,
+        )
+        .await?;
+        if claimed.len() != req.quantity as usize * unit(req.range_size) {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -358,7 +457,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
             tx.rollback().await?; // cancelled or completed meanwhile
             return Ok(false);
         }
-        req.ranges = requests::assign(&mut tx, &req, &claimed, 1, now).await?;
+        req.ranges = requests::assign(&mut tx, &req, &claimed, unit(req.range_size), now).await?;
         req.status = RequestStatus::Completed.name().into();
         req.status_id = RequestStatus::Completed.id();
         req.reason = REASON_ASSIGNED.into();
@@ -376,14 +475,14 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
 pub async fn fulfil_open(state: &AppState) -> ApiResult<usize> {
     let _guard = state.fulfil_lock.lock().await;
     let mut done = 0;
-    let mut short: HashMap<Criteria, i64> = HashMap::new();
+    let mut short: HashMap<(Criteria, Option<i64>), i64> = HashMap::new();
     let mut after = String::new();
     loop {
         let batch = requests::open_for_fulfilment(&state.db, &after, 500).await?;
         let Some(last) = batch.last() else { break };
         after = last.request.id.clone();
         for row in &batch {
-            let c = criteria_of(&row.request);
+            let c = (criteria_of(&row.request), row.request.range_size);
             if short
                 .get(&c)
                 .is_some_and(|&need| row.request.quantity >= need)
@@ -494,4 +593,33 @@ pub async fn accept(
         }
     }
     Ok(accepted)
+}
+
+/// Releases a number the account holds; it returns to stock after `NUMBERDESK_AGING_SECS`.
+pub async fn release(
+    state: &AppState,
+    account_id: &str,
+    phone_number: &str,
+) -> ApiResult<PhoneNumber> {
+    let aging_ms = state
+        .config
+        .aging_secs
+        .saturating_mul(1000)
+        .min(i64::MAX as u64) as i64;
+    retrying(|| async {
+        let mut tx = state.db.begin().await?;
+        let now = now_ms();
+        let released = requests::release(
+            &mut tx,
+            account_id,
+            phone_number,
+            now,
+            now.saturating_add(aging_ms),
+        )
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+        tx.commit().await?;
+        Ok(released)
+    })
+    .await
 }

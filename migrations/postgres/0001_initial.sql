@@ -57,6 +57,23 @@ CREATE TABLE numbers (
 CREATE INDEX numbers_claim ON numbers(country_code, phone_number_type, status, area_code, num);
 CREATE INDEX numbers_claim_city ON numbers(country_code, phone_number_type, status, city_key, num);
 CREATE INDEX numbers_aging ON numbers(status, available_at_ms);
+CREATE UNIQUE INDEX numbers_num ON numbers(num);
+
+-- Aligned blocks of `size` numbers (10, 100, 1000, 10000) that are whole: every number free and
+-- all of one country, type, area code, city and region. Kept in the same transaction as every
+-- stock change, so a block request reads whole blocks without scanning the stock.
+CREATE TABLE whole_blocks (
+    size               BIGINT NOT NULL,
+    start_num          BIGINT NOT NULL,
+    country_code       TEXT NOT NULL,
+    phone_number_type  TEXT NOT NULL,
+    area_code          TEXT NOT NULL,
+    city_key           TEXT NOT NULL,
+    region_key         TEXT NOT NULL,
+    PRIMARY KEY (size, start_num)
+);
+CREATE INDEX whole_blocks_area ON whole_blocks(size, country_code, phone_number_type, area_code, start_num);
+CREATE INDEX whole_blocks_city ON whole_blocks(size, country_code, phone_number_type, city_key, start_num);
 
 -- status_id: 1 Pending, 2 Accepted, 3 Completed, 4 Rejected, 5 Cancelled.
 CREATE TABLE number_requests (

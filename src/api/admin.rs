@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::extract::JsonList;
 use super::extract::{
     JsonBody, Operator, OptionalJson, QueryParams, RawBody, paged, parse_object, path_id,
 };
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_stock))
         .routes(routes!(stock_summary))
         .routes(routes!(put_restrictions))
+        .routes(routes!(put_requirements))
         .routes(routes!(list_all_requests))
         .routes(routes!(accept_request))
         .routes(routes!(reject_request))
@@ -423,4 +425,80 @@ async fn reject_request(
     Ok(axum::Json(
         crate::orders::reject(&state, &id, &reason).await?,
     ))
+}
+
+/// One requirement as the operator sends it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequirementInput {
+    /// 1 document to supply, 2 rule on the company, 3 rule on the number request.
+    #[serde(rename = "type")]
+    #[schema(value_type = i64)]
+    pub req_type: Option<serde_json::Number>,
+    pub code: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Replace the requirement list of a country and type (ids are assigned by the server).
+#[utoipa::path(put, path = "/admin/v1/requirements/{countryCode}/{phoneNumberType}", tag = "Operator",
+    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = Vec<RequirementInput>,
+    responses((status = 200, body = [inventory::Requirement]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn put_requirements(
+    State(state): State<AppState>,
+    _: Operator,
+    Path((country, kind)): Path<(String, String)>,
+    JsonList(list): JsonList<RequirementInput>,
+) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
+    let mut errors = Vec::new();
+    if !is_country_code(&country) {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    if PhoneNumberType::parse(&kind).is_none() {
+        errors.push(FieldError::new(
+            "phoneNumberType",
+            "must be LOCAL, NATIONAL or TOLLFREE",
+        ));
+    }
+    if list.len() > 100 {
+        errors.push(FieldError::new("body", "at most 100 requirements"));
+    }
+    let mut out = Vec::new();
+    for (i, r) in list.into_iter().enumerate() {
+        let t = r
+            .req_type
+            .as_ref()
+            .and_then(|n| n.as_i64())
+            .filter(|t| (1..=3).contains(t));
+        if t.is_none() {
+            errors.push(FieldError::new(format!("[{i}].type"), "must be 1, 2 or 3"));
+        }
+        let code = r.code.unwrap_or_default();
+        if code.is_empty() || code.len() > 100 {
+            errors.push(FieldError::new(
+                format!("[{i}].code"),
+                "is required, at most 100 characters",
+            ));
+        }
+        let description = r.description.unwrap_or_default();
+        if description.trim().is_empty() || description.chars().count() > 1000 {
+            errors.push(FieldError::new(
+                format!("[{i}].description"),
+                "is required, at most 1000 characters",
+            ));
+        }
+        out.push(inventory::Requirement {
+            id: crate::domain::new_id(),
+            req_type: t.unwrap_or(1),
+            code,
+            description,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    inventory::put_requirements(&state.db, &country, &kind, &out).await?;
+    Ok(axum::Json(out))
 }

@@ -164,6 +164,32 @@ fn unsupported_media_type() -> ApiError {
     )
 }
 
+/// A required JSON body whose top level is an array.
+pub struct JsonList<T>(pub Vec<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonList<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.is_empty() {
+            return Err(ApiError::malformed("a JSON body is required"));
+        }
+        if !json {
+            return Err(unsupported_media_type());
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::malformed(format!("not JSON: {e}")))?;
+        if !value.is_array() {
+            return Err(ApiError::malformed("the body must be a JSON array"));
+        }
+        Ok(JsonList(
+            serde_json::from_value(value).map_err(|e| ApiError::malformed(e.to_string()))?,
+        ))
+    }
+}
+
 /// An optional JSON body: none at all (with or without `Content-Type`) is `None`.
 pub struct OptionalJson<T>(pub Option<T>);
 

@@ -28,6 +28,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_events))
         .routes(routes!(phone_numbers))
         .routes(routes!(get_restrictions))
+        .routes(routes!(release_number))
+        .routes(routes!(locale_options))
+        .routes(routes!(availability))
+        .routes(routes!(get_requirements))
 }
 
 /// Body of `POST NR/numberrequests`. Integer fields accept any JSON number so that a value out
@@ -64,7 +68,7 @@ fn int_in(n: &serde_json::Number, min: i64, max: i64) -> Option<i64> {
 
 impl CreateNumberRequest {
     /// Check 1 of API.md §4.1: field shapes.
-    fn validate(self) -> ApiResult<CreateInput> {
+    pub fn validate(self) -> ApiResult<CreateInput> {
         let mut errors = Vec::new();
         let profile = match self.company_profile_id.as_deref() {
             None => {
@@ -446,4 +450,128 @@ pub fn country_and_type(q: &QueryParams) -> ApiResult<(String, PhoneNumberType)>
         (Some(c), Some(k)) if errors.is_empty() => Ok((c, k)),
         _ => Err(ApiError::validation(errors)),
     }
+}
+
+/// Give a number back: it leaves the account's list and rests before it returns to stock.
+#[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/phonenumbers/{e164}/release", tag = "Phone numbers",
+    params(("accountGuid" = String, Path), ("e164" = String, Path, description = "With a literal + or %2B")),
+    responses((status = 200, description = "The number with validTo set", body = PhoneNumber),
+        (status = 404, description = "The account does not hold this number", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn release_number(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult<axum::Json<PhoneNumber>> {
+    // A `+` that a form encoder turned into a space, or left out, is still meant.
+    let number = format!("+{}", ids.1.trim().trim_start_matches('+'));
+    if !crate::domain::is_e164(&number) {
+        return Err(ApiError::not_found());
+    }
+    Ok(axum::Json(
+        orders::release(&state, &customer.account_id, &number).await?,
+    ))
+}
+
+/// Area codes, cities and regions known from stock for a country and type, with free counts.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/localeoptions", tag = "Catalog",
+    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    responses((status = 200, body = [inventory::LocaleOption]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn locale_options(
+    State(state): State<AppState>,
+    _: Customer,
+    q: QueryParams,
+) -> ApiResult<axum::Json<Vec<inventory::LocaleOption>>> {
+    let (country, kind) = country_and_type(&q)?;
+    Ok(axum::Json(
+        inventory::locale_options(&state.db, &country, kind.as_str()).await?,
+    ))
+}
+
+/// The requirements for a country and type.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/requirements", tag = "Catalog",
+    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    responses((status = 200, body = [inventory::Requirement]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn get_requirements(
+    State(state): State<AppState>,
+    _: Customer,
+    q: QueryParams,
+) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
+    let (country, kind) = country_and_type(&q)?;
+    Ok(axum::Json(
+        inventory::requirements(&state.db, &country, kind.as_str()).await?,
+    ))
+}
+
+/// The answer of availability.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Availability {
+    /// Units free now: single numbers, or free aligned blocks when `rangeSize` is set.
+    pub available_quantity: i64,
+    /// True exactly when a create with these values would be `Completed` at once.
+    pub immediately_assignable: bool,
+}
+
+/// What a create with these values would get now. Uses the same checks and matching as create.
+#[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/availability", tag = "Catalog",
+    params(("accountGuid" = String, Path), ("companyProfileId" = String, Query), ("phoneNumberType" = String, Query),
+        ("quantity" = Option<i64>, Query, description = "Default 1"), ("rangeSize" = Option<i64>, Query),
+        ("areaCode" = Option<String>, Query), ("city" = Option<String>, Query), ("region" = Option<String>, Query)),
+    responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 404, description = "Unknown company profile", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn availability(
+    State(state): State<AppState>,
+    customer: Customer,
+    q: QueryParams,
+) -> ApiResult<axum::Json<Availability>> {
+    let mut errors = Vec::new();
+    let mut number = |name: &str| -> Option<serde_json::Number> {
+        let v = q.get(name)?;
+        match v.parse::<serde_json::Number>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(name, "must be a whole number"));
+                None
+            }
+        }
+    };
+    let quantity = number("quantity").or_else(|| Some(1.into()));
+    let range_size = number("rangeSize");
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let input = CreateNumberRequest {
+        company_profile_id: q.get("companyProfileId").map(str::to_string),
+        quantity,
+        range_size,
+        phone_number_type: q.get("phoneNumberType").map(str::to_string),
+        area_code: q.get("areaCode").map(str::to_string),
+        city: q.get("city").map(str::to_string),
+        region: q.get("region").map(str::to_string),
+        comment: None,
+        callback_url: None,
+    }
+    .validate()?;
+    let profile = crate::store::profiles::get(
+        &state.db,
+        Some(&customer.account_id),
+        &input.company_profile_id,
+    )
+    .await?
+    .ok_or_else(ApiError::not_found)?;
+    let criteria = orders::criteria(&profile.data.number_country_code, &input);
+    let available = orders::available_units(&state, &criteria, input.range_size).await?;
+    let assignable = match orders::plan(&state, &customer.account_id, &input).await {
+        Ok(plan) => !plan.restrictions.requires_review && available >= input.quantity,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Err(e),
+        Err(_) => false,
+    };
+    Ok(axum::Json(Availability {
+        available_quantity: available,
+        immediately_assignable: assignable,
+    }))
 }

@@ -28,16 +28,16 @@ const INSERT_COLS: usize = 10;
 pub const INSERT_BATCH: usize = 2_000;
 
 /// Inserts a batch in the given transaction; numbers already known are left alone.
-/// Returns how many were added.
+/// Returns how many were added, and records the whole blocks they complete.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     rows: &[StockRow],
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let mut added = 0;
+    let mut added: Vec<i64> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_BATCH) {
         let sql = format!(
-            "INSERT INTO numbers (phone_number, num, country_code, phone_number_type, area_code, city, city_key, region, region_key, created_ms) VALUES {} ON CONFLICT (phone_number) DO NOTHING",
+            "INSERT INTO numbers (phone_number, num, country_code, phone_number_type, area_code, city, city_key, region, region_key, created_ms) VALUES {} ON CONFLICT (phone_number) DO NOTHING RETURNING num",
             values_placeholders(chunk.len(), INSERT_COLS)
         );
         let mut q = sqlx::query(&sql);
@@ -54,9 +54,151 @@ pub async fn insert_batch(
                 .bind(key(r.region.as_deref()))
                 .bind(now);
         }
-        added += q.execute(&mut *conn).await?.rows_affected();
+        for r in q.fetch_all(&mut *conn).await? {
+            added.push(r.try_get("num")?);
+        }
     }
-    Ok(added)
+    mark_whole_blocks(conn, &added).await?;
+    Ok(added.len() as u64)
+}
+
+/// Block sizes kept in `whole_blocks`. Other sizes are found by a (slower) scan.
+pub const TRACKED_BLOCK_SIZES: [i64; 4] = [10, 100, 1000, 10000];
+
+/// The aligned blocks of every tracked size that contain any of `nums`.
+fn blocks_of(nums: &[i64]) -> std::collections::BTreeSet<(i64, i64)> {
+    let mut set = std::collections::BTreeSet::new();
+    for &n in nums {
+        for s in TRACKED_BLOCK_SIZES {
+            set.insert((s, n - n % s));
+        }
+    }
+    set
+}
+
+/// Forgets the whole blocks that contain any of `nums` (they are no longer all free).
+pub async fn break_blocks(conn: &mut sqlx::AnyConnection, nums: &[i64]) -> Result<(), sqlx::Error> {
+    let blocks: Vec<(i64, i64)> = blocks_of(nums).into_iter().collect();
+    for chunk in blocks.chunks(500) {
+        // Integers we computed, not input: safe to write into the statement.
+        let values = chunk
+            .iter()
+            .map(|(s, b)| format!("({s},{b})"))
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!(
+            "DELETE FROM whole_blocks WHERE (size, start_num) IN (VALUES {values})"
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records, among the blocks containing `nums` (numbers that just became free), those that are
+/// now whole: all numbers free and of one country, type, area code, city and region.
+pub async fn mark_whole_blocks(
+    conn: &mut sqlx::AnyConnection,
+    nums: &[i64],
+) -> Result<(), sqlx::Error> {
+    for s in TRACKED_BLOCK_SIZES {
+        // Merge touched blocks into runs, one grouped scan per run.
+        let mut starts: Vec<i64> = nums.iter().map(|n| n - n % s).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        for b in starts {
+            match runs.last_mut() {
+                Some((_, hi)) if *hi == b => *hi = b + s,
+                _ => runs.push((b, b + s)),
+            }
+        }
+        for (lo, hi) in runs {
+            sqlx::query(&format!(
+                "INSERT INTO whole_blocks (size, start_num, country_code, phone_number_type, area_code, city_key, region_key) \
+                 SELECT {s}, n.num, n.country_code, n.phone_number_type, n.area_code, n.city_key, n.region_key FROM numbers n \
+                 WHERE n.num IN (SELECT (num / {s}) * {s} FROM numbers WHERE num >= $1 AND num < $2 AND status = {free} \
+                   GROUP BY num / {s} HAVING COUNT(*) = {s} AND COUNT(DISTINCT country_code || '|' || phone_number_type || '|' || area_code || '|' || city_key || '|' || region_key) = 1) \
+                 ON CONFLICT (size, start_num) DO NOTHING",
+                free = stock::AVAILABLE
+            ))
+            .bind(lo)
+            .bind(hi)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The first numbers of up to `q` free aligned blocks of `size` matching `c`, as a sub-select
+/// whose parameters start at `$2` (`$1` is `q`).
+fn block_starts(db: &Db, c: &Criteria, size: i64) -> (String, Vec<String>) {
+    if TRACKED_BLOCK_SIZES.contains(&size) {
+        let (filter, params) = criteria_filter(c, 2);
+        (
+            format!(
+                "SELECT start_num FROM whole_blocks WHERE size = {size} AND {filter} ORDER BY start_num LIMIT $1{}",
+                db.skip_locked()
+            ),
+            params,
+        )
+    } else {
+        let (filter, params) = free_filter(c, 2);
+        (
+            format!(
+                "SELECT f.num AS start_num FROM numbers f WHERE {filter} AND f.num % {size} = 0 AND \
+                 (SELECT COUNT(*) FROM numbers g WHERE g.num >= f.num AND g.num < f.num + {size} AND g.status = {free} \
+                  AND g.country_code = f.country_code AND g.phone_number_type = f.phone_number_type AND g.area_code = f.area_code \
+                  AND g.city_key = f.city_key AND g.region_key = f.region_key) = {size} ORDER BY f.num LIMIT $1",
+                free = stock::AVAILABLE
+            ),
+            params,
+        )
+    }
+}
+
+/// Claims up to `q` free aligned blocks of `size` in one guarded statement (as
+/// [`claim_singles`]); the caller checks that `q * size` numbers came back.
+pub async fn claim_blocks(
+    conn: &mut sqlx::AnyConnection,
+    db: &Db,
+    c: &Criteria,
+    size: i64,
+    q: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let (starts, params) = block_starts(db, c, size);
+    let sql = format!(
+        "UPDATE numbers SET status = {assigned} WHERE num IN \
+         (SELECT n.num FROM numbers n JOIN ({starts}) b ON n.num >= b.start_num AND n.num < b.start_num + {size} WHERE n.status = {available}) \
+         AND status = {available} RETURNING phone_number, num, area_code, city, region",
+        assigned = stock::ASSIGNED,
+        available = stock::AVAILABLE,
+    );
+    let mut q = sqlx::query(&sql).bind(q);
+    for p in &params {
+        q = q.bind(p);
+    }
+    claimed_rows(q.fetch_all(conn).await?)
+}
+
+/// Free units matching `c`: single numbers, or whole aligned blocks of `range_size`.
+pub async fn count_units(
+    db: &Db,
+    c: &Criteria,
+    range_size: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let Some(size) = range_size else {
+        return count_free(db, c).await;
+    };
+    let (starts, params) = block_starts(db, c, size);
+    let starts = starts.replace(" FOR UPDATE SKIP LOCKED", "");
+    let sql = format!("SELECT COUNT(*) FROM ({starts}) b");
+    let mut q = sqlx::query_scalar(&sql).bind(i64::MAX);
+    for p in &params {
+        q = q.bind(p);
+    }
+    q.fetch_one(db.read()).await
 }
 
 /// What a request asks of stock.
@@ -81,11 +223,16 @@ pub struct Claimed {
 
 /// The `WHERE` of free numbers matching `c`, with its parameters from `$first` on.
 fn free_filter(c: &Criteria, first: usize) -> (String, Vec<String>) {
+    let (sql, params) = criteria_filter(c, first);
+    (format!("{sql} AND status = {}", stock::AVAILABLE), params)
+}
+
+/// The `WHERE` of rows (numbers or whole blocks) matching `c`, parameters from `$first` on.
+fn criteria_filter(c: &Criteria, first: usize) -> (String, Vec<String>) {
     let mut sql = format!(
-        "country_code = ${} AND phone_number_type = ${} AND status = {}",
+        "country_code = ${} AND phone_number_type = ${}",
         first,
-        first + 1,
-        stock::AVAILABLE
+        first + 1
     );
     let mut params = vec![c.country_code.clone(), c.phone_number_type.clone()];
     let mut add = |col: &str, v: String, sql: &mut String| {
@@ -159,15 +306,18 @@ pub async fn count_free(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
 
 /// Puts released numbers whose rest is over back into stock; returns how many.
 pub async fn return_aged(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query(&format!(
-        "UPDATE numbers SET status = {}, available_at_ms = NULL WHERE status = {} AND available_at_ms <= $1",
+    let mut tx = db.begin().await?;
+    let nums: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE numbers SET status = {}, available_at_ms = NULL WHERE status = {} AND available_at_ms <= $1 RETURNING num",
         stock::AVAILABLE,
         stock::AGING
     ))
     .bind(now)
-    .execute(db.write())
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(r.rows_affected())
+    mark_whole_blocks(&mut tx, &nums).await?;
+    tx.commit().await?;
+    Ok(nums.len() as u64)
 }
 
 pub async fn summary(db: &Db) -> Result<Vec<StockSummary>, sqlx::Error> {
@@ -252,4 +402,121 @@ pub async fn put_restrictions(db: &Db, r: &Restrictions) -> anyhow::Result<()> {
     .execute(db.write())
     .await?;
     Ok(())
+}
+
+/// One requirement as stored and shown.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema, PartialEq)]
+pub struct Requirement {
+    pub id: String,
+    /// 1 document to supply, 2 rule on the company, 3 rule on the number request.
+    #[serde(rename = "type")]
+    pub req_type: i64,
+    pub code: String,
+    pub description: String,
+}
+
+pub async fn requirements(
+    db: &Db,
+    country: &str,
+    kind: &str,
+) -> Result<Vec<Requirement>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, req_type, code, description FROM requirements WHERE country_code = $1 AND phone_number_type = $2 ORDER BY position",
+    )
+    .bind(country)
+    .bind(kind)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Requirement {
+                id: r.try_get("id")?,
+                req_type: r.try_get("req_type")?,
+                code: r.try_get("code")?,
+                description: r.try_get("description")?,
+            })
+        })
+        .collect()
+}
+
+/// Replaces the requirement list of a country and type.
+pub async fn put_requirements(
+    db: &Db,
+    country: &str,
+    kind: &str,
+    list: &[Requirement],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM requirements WHERE country_code = $1 AND phone_number_type = $2")
+        .bind(country)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
+    for (i, r) in list.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO requirements (id, country_code, phone_number_type, position, req_type, code, description) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&r.id)
+        .bind(country)
+        .bind(kind)
+        .bind(i as i64)
+        .bind(r.req_type)
+        .bind(&r.code)
+        .bind(&r.description)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The cities known from stock for an area code in a country (any type, any status).
+pub async fn area_code_cities(
+    db: &Db,
+    country: &str,
+    area_code: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT city_key FROM numbers WHERE country_code = $1 AND area_code = $2 AND city_key <> ''",
+    )
+    .bind(country)
+    .bind(area_code)
+    .fetch_all(db.read())
+    .await
+}
+
+/// One locale option: an area code / city / region combination with its free count.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocaleOption {
+    pub area_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub available_quantity: i64,
+}
+
+pub async fn locale_options(
+    db: &Db,
+    country: &str,
+    kind: &str,
+) -> Result<Vec<LocaleOption>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT area_code, MIN(city) AS city, MIN(region) AS region, SUM(CASE WHEN status = {} THEN 1 ELSE 0 END) AS available \
+         FROM numbers WHERE country_code = $1 AND phone_number_type = $2 \
+         GROUP BY area_code, city_key, region_key ORDER BY area_code, city_key, region_key",
+        stock::AVAILABLE
+    ))
+    .bind(country)
+    .bind(kind)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LocaleOption {
+                area_code: non_empty(r.try_get("area_code")?),
+                city: r.try_get("city")?,
+                region: r.try_get("region")?,
+                available_quantity: r.try_get("available")?,
+            })
+        })
+        .collect()
 }

@@ -601,3 +601,54 @@ pub async fn save_idempotent(
     .await?;
     Ok(())
 }
+
+/// Releases a number the account holds: its assignment ends, the number rests (aging) until
+/// `available_at_ms`, and its range gets `validTo` once no number of it is held any more.
+/// None when the account does not hold the number.
+pub async fn release(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    phone_number: &str,
+    now: i64,
+    available_at_ms: i64,
+) -> Result<Option<PhoneNumber>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE assigned_numbers SET valid_to_ms = $1 WHERE account_id = $2 AND phone_number = $3 AND valid_to_ms IS NULL \
+         RETURNING range_id, number_request_id, company_profile_id, valid_from_ms",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(phone_number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let range_id: String = row.try_get("range_id")?;
+    let n = sqlx::query(&format!(
+        "UPDATE numbers SET status = {}, available_at_ms = $1 WHERE phone_number = $2 RETURNING country_code, phone_number_type, area_code, city, region",
+        crate::domain::stock::AGING
+    ))
+    .bind(available_at_ms)
+    .bind(phone_number)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE request_ranges SET valid_to_ms = $1 WHERE id = $2 AND NOT EXISTS \
+         (SELECT 1 FROM assigned_numbers WHERE range_id = $2 AND valid_to_ms IS NULL)",
+    )
+    .bind(now)
+    .bind(&range_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(PhoneNumber {
+        phone_number: phone_number.into(),
+        country_code: n.try_get("country_code")?,
+        phone_number_type: n.try_get("phone_number_type")?,
+        area_code: super::non_empty(n.try_get("area_code")?),
+        city: n.try_get("city")?,
+        region: n.try_get("region")?,
+        number_request_id: row.try_get("number_request_id")?,
+        company_profile_id: row.try_get("company_profile_id")?,
+        valid_from: format_ms(row.try_get("valid_from_ms")?),
+        valid_to: Some(format_ms(now)),
+    }))
+}
