@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn times_have_three_fraction_digits_and_z() {
-        assert_eq!(format_ms(1_795_000_000_123), "2026-11-18T08:26:40.123Z");
+        assert_eq!(format_ms(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
         assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
     }
 

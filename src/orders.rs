@@ -218,20 +218,20 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
             ),
         ));
     }
-    if let Some(size) = input.range_size {
-        if !restrictions.ranges_supported || !restrictions.allowed_range_sizes.contains(&size) {
-            return Err(ApiError::bad_request(
-                "RANGE_SIZE_NOT_ALLOWED",
-                format!(
-                    "rangeSize {size} is not allowed for {country} {kind}; allowed: {:?}.",
-                    if restrictions.ranges_supported {
-                        restrictions.allowed_range_sizes.clone()
-                    } else {
-                        Vec::new()
-                    }
-                ),
-            ));
-        }
+    if let Some(size) = input.range_size
+        && (!restrictions.ranges_supported || !restrictions.allowed_range_sizes.contains(&size))
+    {
+        return Err(ApiError::bad_request(
+            "RANGE_SIZE_NOT_ALLOWED",
+            format!(
+                "rangeSize {size} is not allowed for {country} {kind}; allowed: {:?}.",
+                if restrictions.ranges_supported {
+                    restrictions.allowed_range_sizes.clone()
+                } else {
+                    Vec::new()
+                }
+            ),
+        ));
     }
     // 6. Requirements.
     let reqs = inventory::requirements(&state.db, &country, kind).await?;
@@ -251,13 +251,14 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
         }
     }
     // 7. The callback target.
-    if let Some(url) = &input.callback_url {
-        if !state.config.allow_private_callbacks && crate::callback_target_is_private(url).await {
-            return Err(ApiError::bad_request(
-                "CALLBACK_URL_NOT_ALLOWED",
-                "The callbackUrl points to a loopback, private or otherwise non-public address.",
-            ));
-        }
+    if let Some(url) = &input.callback_url
+        && !state.config.allow_private_callbacks
+        && crate::callback_target_is_private(url).await
+    {
+        return Err(ApiError::bad_request(
+            "CALLBACK_URL_NOT_ALLOWED",
+            "The callbackUrl points to a loopback, private or otherwise non-public address.",
+        ));
     }
     Ok(Plan {
         criteria: criteria(&country, input),
@@ -285,10 +286,10 @@ pub async fn create(
     input: CreateInput,
     idem: Option<Idempotency>,
 ) -> ApiResult<Answer> {
-    if let Some(idem) = &idem {
-        if let Some(answer) = lookup_idempotent(state, account_id, idem).await? {
-            return Ok(answer);
-        }
+    if let Some(idem) = &idem
+        && let Some(answer) = lookup_idempotent(state, account_id, idem).await?
+    {
+        return Ok(answer);
     }
     let Plan {
         criteria,

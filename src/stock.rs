@@ -223,6 +223,7 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<Import
 async fn write_rows(state: &AppState, rows: &[StockRow]) -> ApiResult<u64> {
     let mut tx = state.db.begin().await?;
     let added = inventory::insert_batch(&mut tx, rows, now_ms()).await?;
+    inventory::mark_whole_blocks(&mut tx, &added).await?;
     tx.commit().await?;
-    Ok(added)
+    Ok(added.len() as u64)
 }

@@ -56,7 +56,7 @@ CREATE TABLE numbers (
 -- The claim walks this index: equality on the criteria, then the free numbers in order.
 CREATE INDEX numbers_claim ON numbers(country_code, phone_number_type, status, area_code, num);
 CREATE INDEX numbers_claim_city ON numbers(country_code, phone_number_type, status, city_key, num);
-CREATE INDEX numbers_aging ON numbers(status, available_at_ms);
+CREATE INDEX numbers_aging ON numbers(available_at_ms) WHERE status = 2;
 CREATE UNIQUE INDEX numbers_num ON numbers(num);
 
 -- Aligned blocks of `size` numbers (10, 100, 1000, 10000) that are whole: every number free and

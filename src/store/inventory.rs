@@ -28,17 +28,17 @@ const INSERT_COLS: usize = 10;
 pub const INSERT_BATCH: usize = 2_000;
 
 /// Inserts a batch in the given transaction; numbers already known are left alone.
-/// Returns how many were added, and records the whole blocks they complete.
+/// Returns the numbers added (the caller marks their whole blocks, once per transaction).
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
     rows: &[StockRow],
     now: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     let mut added: Vec<i64> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_BATCH) {
         let sql = format!(
             "INSERT INTO numbers (phone_number, num, country_code, phone_number_type, area_code, city, city_key, region, region_key, created_ms) VALUES {} ON CONFLICT (phone_number) DO NOTHING RETURNING num",
-            values_placeholders(chunk.len(), INSERT_COLS)
+            values_placeholders(&*conn, chunk.len(), INSERT_COLS)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -58,8 +58,7 @@ pub async fn insert_batch(
             added.push(r.try_get("num")?);
         }
     }
-    mark_whole_blocks(conn, &added).await?;
-    Ok(added.len() as u64)
+    Ok(added)
 }
 
 /// Block sizes kept in `whole_blocks`. Other sizes are found by a (slower) scan.
@@ -159,7 +158,8 @@ fn block_starts(db: &Db, c: &Criteria, size: i64) -> (String, Vec<String>) {
 }
 
 /// Claims up to `q` free aligned blocks of `size` in one guarded statement (as
-/// [`claim_singles`]); the caller checks that `q * size` numbers came back.
+/// [`claim_singles`]); the caller checks that `q * size` numbers came back. `CROSS JOIN` keeps
+/// SQLite's join order: the few block starts first, then a range seek per block.
 pub async fn claim_blocks(
     conn: &mut sqlx::AnyConnection,
     db: &Db,
@@ -170,7 +170,7 @@ pub async fn claim_blocks(
     let (starts, params) = block_starts(db, c, size);
     let sql = format!(
         "UPDATE numbers SET status = {assigned} WHERE num IN \
-         (SELECT n.num FROM numbers n JOIN ({starts}) b ON n.num >= b.start_num AND n.num < b.start_num + {size} WHERE n.status = {available}) \
+         (SELECT n.num FROM ({starts}) b CROSS JOIN numbers n WHERE n.num >= b.start_num AND n.num < b.start_num + {size} AND n.status = {available}) \
          AND status = {available} RETURNING phone_number, num, area_code, city, region",
         assigned = stock::ASSIGNED,
         available = stock::AVAILABLE,

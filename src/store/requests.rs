@@ -212,7 +212,7 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO number_requests ({COLS}) VALUES {}",
-        values_placeholders(1, 17)
+        values_placeholders(&*conn, 1, 17)
     ))
     .bind(&r.id)
     .bind(&r.account_id)
@@ -289,7 +289,7 @@ pub async fn assign(
     for chunk in range_rows.chunks(1000) {
         let sql = format!(
             "INSERT INTO request_ranges (id, number_request_id, start_number, end_number, size, valid_from_ms) VALUES {}",
-            values_placeholders(chunk.len(), 6)
+            values_placeholders(&*conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for (id, first, last) in chunk {
@@ -310,7 +310,7 @@ pub async fn assign(
     for chunk in assigned.chunks(1000) {
         let sql = format!(
             "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) VALUES {}",
-            values_placeholders(chunk.len(), 7)
+            values_placeholders(&*conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for (range_id, c) in chunk {
@@ -359,7 +359,7 @@ pub async fn record_event(
     if !targets.is_empty() {
         let sql = format!(
             "INSERT INTO deliveries (id, event_id, number_request_id, account_id, channel, target, state, next_attempt_ms, created_ms) VALUES {}",
-            values_placeholders(targets.len(), 9)
+            values_placeholders(&*conn, targets.len(), 9)
         );
         let mut q = sqlx::query(&sql);
         for (channel, target) in targets {

@@ -1,0 +1,164 @@
+//! Block-request benchmark (issue 3): loads ~10,000,000 numbers into a fresh SQLite database with
+//! most aligned blocks broken, then times number requests for one block of 10, 100 and 1,000
+//! through the same service function the API calls (no HTTP), and prints p50/p99.
+//!
+//! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200`).
+
+use std::time::{Duration, Instant};
+
+use numberdesk::AppState;
+use numberdesk::config::Config;
+use numberdesk::domain::{PhoneNumberType, ProfileStatus, now_ms};
+use numberdesk::model::{ProfileData, Restrictions};
+use numberdesk::orders::{self, CreateInput};
+use numberdesk::stock::StockBlock;
+use numberdesk::store::{accounts, inventory, profiles};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize)
+        .saturating_sub(1)
+        .min(sorted.len() - 1)]
+}
+
+/// Stock of `thousands` aligned blocks of 1,000 from +31200000000: one in fifty is whole; the
+/// others miss every number whose offset % 7 == 3, so none of their blocks of 10, 100 or 1,000
+/// is whole.
+fn fragmented_stock(thousands: usize) -> Vec<StockBlock> {
+    let base: i64 = 31_200_000_000;
+    let mut out = Vec::new();
+    let entry = |first: i64, count: i64| StockBlock {
+        first,
+        count,
+        country_code: "NL".into(),
+        phone_number_type: "LOCAL".into(),
+        area_code: Some("20".into()),
+        city: Some("Amsterdam".into()),
+        region: None,
+    };
+    for k in 0..thousands as i64 {
+        let start = base + k * 1000;
+        if k % 50 == 0 {
+            out.push(entry(start, 1000));
+            continue;
+        }
+        let mut run_start: Option<i64> = None;
+        for off in 0..1000 {
+            let skip = off % 7 == 3;
+            match (skip, run_start) {
+                (false, None) => run_start = Some(off),
+                (true, Some(s)) => {
+                    out.push(entry(start + s, off - s));
+                    run_start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = run_start {
+            out.push(entry(start + s, 1000 - s));
+        }
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let thousands = arg("--thousands", 11_600);
+    let requests = arg("--requests", 200);
+    let dir = tempfile::tempdir()?;
+    let config = Config {
+        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
+        ..Config::default()
+    };
+    let state = AppState::new(config).await?;
+    let acc = accounts::create_account(&state.db, None, "bench", None).await?;
+    let data: ProfileData = serde_json::from_value(serde_json::json!({
+        "name": "bench", "companyName": "Bench B.V.", "businessRegisterNumber": "1",
+        "representativeFirstName": "B", "representativeLastName": "B", "representativePhoneNumber": null,
+        "countryCode": "NL", "region": null, "city": "Amsterdam", "postalCode": "1000AA", "street": "S",
+        "houseNumber": "1", "emailAddresses": ["b@example.com"], "numberCountryCode": "NL",
+        "phoneNumberTypes": ["LOCAL"], "requiredFields": null
+    }))?;
+    let profile_id = numberdesk::domain::new_id();
+    let mut conn = state.db.write().acquire().await?;
+    profiles::insert(
+        &mut conn,
+        &profile_id,
+        &acc.id,
+        &data,
+        ProfileStatus::Approved,
+        None,
+        now_ms(),
+    )
+    .await?;
+    drop(conn);
+    let mut r = Restrictions::defaults("NL", "LOCAL");
+    r.ranges_supported = true;
+    r.allowed_range_sizes = vec![10, 100, 1000];
+    inventory::put_restrictions(&state.db, &r).await?;
+
+    let stock = fragmented_stock(thousands);
+    let total: i64 = stock.iter().map(|b| b.count).sum();
+    let started = Instant::now();
+    numberdesk::stock::import(&state, &stock)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.body.message))?;
+    let took = started.elapsed();
+    println!(
+        "stock: {total} numbers in {} import entries, loaded in {:.1} s ({:.0} numbers/s)",
+        stock.len(),
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64()
+    );
+
+    for size in [10i64, 100, 1000] {
+        let c = inventory::Criteria {
+            country_code: "NL".into(),
+            phone_number_type: "LOCAL".into(),
+            area_code: Some("20".into()),
+            city: None,
+            region: None,
+        };
+        let whole = inventory::count_units(&state.db, &c, Some(size)).await?;
+        let n = requests.min(whole as usize);
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let input = CreateInput {
+                company_profile_id: profile_id.clone(),
+                quantity: 1,
+                range_size: Some(size),
+                phone_number_type: PhoneNumberType::Local,
+                area_code: Some("20".into()),
+                city: None,
+                region: None,
+                comment: None,
+                callback_url: None,
+            };
+            let t = Instant::now();
+            let answer = orders::create(&state, &acc.id, input, None)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.body.message))?;
+            times.push(t.elapsed());
+            anyhow::ensure!(
+                answer.body.contains("\"Completed\""),
+                "block of {size} not assigned"
+            );
+        }
+        times.sort();
+        println!(
+            "block of {size:>4}: {n} requests ({whole} whole blocks before): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            pct(&times, 0.50).as_secs_f64() * 1e3,
+            pct(&times, 0.99).as_secs_f64() * 1e3,
+            times.last().unwrap().as_secs_f64() * 1e3
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Integration tests for numberdesk: the real application on `127.0.0.1:0` with a fresh SQLite
+//! file per test, driven over HTTP exactly as API.md describes the contract.
+
+mod helpers;
+
+mod accounts;
+mod auth;
+mod catalog;
+mod cli;
+mod concurrency;
+mod errors;
+mod idempotency;
+mod inventory;
+mod operator;
+mod profiles;
+mod proptest_validation;
+mod requests;
+mod service;

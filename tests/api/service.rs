@@ -1,0 +1,214 @@
+//! Service endpoints (API.md §7) and persistence across restarts.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_200() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_json_is_3_1_and_lists_the_customer_endpoints() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let doc = expect_json(res, StatusCode::OK).await;
+    let version = s(&doc["openapi"]);
+    assert!(version.starts_with("3.1"), "openapi {version}");
+    let paths = doc["paths"].as_object().expect("paths object");
+    let has = |needle: &str| paths.keys().any(|p| p.contains(needle));
+    for needle in [
+        "/voice/phonenumberrequestapi/v1/",
+        "numberrequests",
+        "numberrequests/statuses",
+        "phonenumbers",
+        "/voice/companyprofilesapi/v1/",
+        "companyprofiles",
+        "/admin/v1/accounts",
+        "/admin/v1/inventory",
+    ] {
+        assert!(
+            has(needle),
+            "no path containing {needle:?} in {:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
+    }
+    // the create call documents its request body and a 201
+    let create = paths
+        .iter()
+        .find(|(p, v)| p.ends_with("/numberrequests") && v.get("post").is_some())
+        .map(|(_, v)| &v["post"])
+        .expect("POST .../numberrequests in openapi");
+    assert!(create.get("requestBody").is_some(), "{create}");
+    assert!(create["responses"].get("201").is_some(), "{create}");
+}
+
+#[tokio::test]
+async fn docs_serve_html() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let ct = header(&res, "content-type");
+    assert!(ct.starts_with("text/html"), "content-type {ct}");
+    let text = res.text().await.unwrap();
+    assert!(
+        text.to_lowercase().contains("<html"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_numberdesk_series() {
+    let app = spawn_app().await;
+    let acct = app.create_account("A").await;
+    let _ = app
+        .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+        .await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("numberdesk_"), "{text}");
+}
+
+#[tokio::test]
+async fn restart_keeps_accounts_profiles_requests_numbers_and_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    let acct = app.create_account("Persistent").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 5).await;
+    let done = app.create_request(&acct, &request_body(&profile, 2)).await;
+    assert_eq!(done["status"], "Completed");
+    let pending = app.create_request(&acct, &request_body(&profile, 10)).await;
+    assert_eq!(pending["status"], "Pending");
+    let cancelled = app.create_request(&acct, &request_body(&profile, 10)).await;
+    let cancelled = expect_json(
+        app.cancel(&acct, &s(&cancelled["id"])).await,
+        StatusCode::OK,
+    )
+    .await;
+    // an idempotent create, to be replayed after the restart
+    let idem_body = request_body(&profile, 1);
+    let res = app
+        .client
+        .post(format!("{}/numberrequests", app.nr(&acct.id)))
+        .header("X-CM-PRODUCTTOKEN", &acct.key)
+        .header("Idempotency-Key", "before-restart")
+        .json(&idem_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let idem_text = res.text().await.unwrap();
+
+    let profile_before = expect_json(
+        app.get(
+            &acct,
+            &format!("{}/companyprofiles/{profile}", app.cp(&acct.id)),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let events_before = app.events(&acct, &s(&done["id"])).await;
+    let (numbers_before, _) = app.all_phone_numbers(&acct).await;
+    let summary_before = app.stock_summary().await;
+    let list_before: Value = expect_json(
+        app.get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let done_before = app.get_request(&acct, &s(&done["id"])).await;
+    let pending_before = app.get_request(&acct, &s(&pending["id"])).await;
+    app.stop().await;
+
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    assert_eq!(app.get_request(&acct, &s(&done["id"])).await, done_before);
+    assert_eq!(
+        app.get_request(&acct, &s(&pending["id"])).await,
+        pending_before
+    );
+    assert_eq!(
+        app.get_request(&acct, &s(&cancelled["id"])).await,
+        cancelled
+    );
+    assert_eq!(
+        expect_json(
+            app.get(
+                &acct,
+                &format!("{}/companyprofiles/{profile}", app.cp(&acct.id))
+            )
+            .await,
+            StatusCode::OK
+        )
+        .await,
+        profile_before
+    );
+    assert_eq!(app.events(&acct, &s(&done["id"])).await, events_before);
+    let (numbers_after, _) = app.all_phone_numbers(&acct).await;
+    assert_eq!(numbers_after, numbers_before);
+    assert_eq!(app.stock_summary().await, summary_before);
+    let list_after: Value = expect_json(
+        app.get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list_after, list_before);
+    let res = app
+        .admin_get(&format!("/admin/v1/accounts/{}", acct.id))
+        .await;
+    assert_eq!(expect_json(res, StatusCode::OK).await["name"], "Persistent");
+
+    let res = app
+        .client
+        .post(format!("{}/numberrequests", app.nr(&acct.id)))
+        .header("X-CM-PRODUCTTOKEN", &acct.key)
+        .header("Idempotency-Key", "before-restart")
+        .json(&idem_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        res.text().await.unwrap(),
+        idem_text,
+        "idempotency records survive a restart"
+    );
+
+    // the pending request still completes after the restart
+    app.import_nl_local("+31201000100", 10).await;
+    assert_eq!(
+        app.get_request(&acct, &s(&pending["id"])).await["status"],
+        "Completed"
+    );
+    let _ = json!(null);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_database_file_and_its_folder_are_created_on_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested").join("deeper").join("nd.db");
+    let app = spawn_app_in(dir.path(), |c| {
+        c.database_url = format!("sqlite://{}", db.display())
+    })
+    .await;
+    assert!(db.exists(), "{} was not created", db.display());
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.stop().await;
+}
