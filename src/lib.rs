@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod orders;
 pub mod stock;
 pub mod store;
@@ -35,6 +36,8 @@ pub struct AppState {
     /// One fulfilment pass at a time in this process (passes on other instances are safe too:
     /// every completion is a guarded status change).
     pub fulfil_lock: Arc<Mutex<()>>,
+    /// Woken after a status event is committed, so the delivery worker sends it at once.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: metrics::Metrics::install(),
             fulfil_lock: Arc::new(Mutex::new(())),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 }
@@ -89,7 +93,9 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!("listening on http://{addr}");
         let (stop_tx, stop_rx) = watch::channel(false);
-        let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx));
+        let notifier = Arc::new(notify::Notifier::new(&self.state.config)?);
+        let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx.clone()));
+        let sender = tokio::spawn(notify::run(self.state.clone(), notifier, stop_rx));
         let app = api::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -99,6 +105,7 @@ impl Application {
         .await?;
         let _ = stop_tx.send(true);
         let _ = workers.await;
+        let _ = sender.await;
         self.state.db.close().await;
         tracing::info!("stopped");
         Ok(())

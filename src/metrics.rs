@@ -45,6 +45,10 @@ impl Metrics {
         metrics::histogram!("numberdesk_http_request_duration_seconds", &labels).record(seconds);
     }
 
+    pub fn delivery(&self, channel: &str, outcome: &'static str) {
+        metrics::counter!("numberdesk_delivery_attempts_total", "channel" => channel.to_string(), "outcome" => outcome).increment(1);
+    }
+
     pub fn request_created(&self, status_id: i64) {
         let name = RequestStatus::from_id(status_id)
             .map(|s| s.name())
@@ -84,6 +88,18 @@ impl Metrics {
             out.push_str(&format!(
                 "numberdesk_stock_numbers{{status=\"{name}\"}} {n}\n"
             ));
+        }
+        out.push_str("# HELP numberdesk_deliveries Deliveries by state.\n# TYPE numberdesk_deliveries gauge\n");
+        let deliveries = crate::store::deliveries::counts_by_state(db)
+            .await
+            .unwrap_or_default();
+        for name in ["pending", "delivered", "failed"] {
+            let n = deliveries
+                .iter()
+                .find(|(s, _)| s == name)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            out.push_str(&format!("numberdesk_deliveries{{state=\"{name}\"}} {n}\n"));
         }
         out
     }

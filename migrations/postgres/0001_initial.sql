@@ -152,9 +152,12 @@ CREATE TABLE deliveries (
     last_attempt_ms     BIGINT,
     last_error          TEXT,
     lease_until_ms      BIGINT,
+    -- attempts made before the last redelivery: the retry schedule restarts from here
+    retry_base          BIGINT NOT NULL DEFAULT 0,
     created_ms          BIGINT NOT NULL
 );
 CREATE INDEX deliveries_event ON deliveries(event_id);
+CREATE INDEX deliveries_request ON deliveries(number_request_id, channel, state, event_id);
 CREATE INDEX deliveries_due ON deliveries(state, next_attempt_ms);
 
 CREATE TABLE idempotency_keys (

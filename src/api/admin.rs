@@ -41,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_all_requests))
         .routes(routes!(accept_request))
         .routes(routes!(reject_request))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(redeliver))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -501,4 +503,58 @@ async fn put_requirements(
     }
     inventory::put_requirements(&state.db, &country, &kind, &out).await?;
     Ok(axum::Json(out))
+}
+
+/// Deliveries of every account, newest first (`state`: pending, delivered or failed).
+#[utoipa::path(get, path = "/admin/v1/deliveries", tag = "Operator",
+    params(("state" = Option<String>, Query), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    responses((status = 200, body = [crate::model::Delivery]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    _: Operator,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let page = q.page(&mut errors);
+    let filter = q.get("state");
+    if filter.is_some_and(|s| !matches!(s, "pending" | "delivered" | "failed")) {
+        errors.push(FieldError::new(
+            "state",
+            "must be pending, delivered or failed",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (items, total) =
+        crate::store::deliveries::list(&state.db, filter, page.skip, page.take).await?;
+    Ok(paged(items, page, total))
+}
+
+/// Queue a failed or delivered delivery again (its retry schedule restarts).
+#[utoipa::path(post, path = "/admin/v1/deliveries/{id}/redeliver", tag = "Operator", params(("id" = String, Path)),
+    responses((status = 202, body = crate::model::Delivery), (status = 404, body = ErrorBody),
+        (status = 409, description = "DELIVERY_PENDING", body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("adminToken" = [])))]
+async fn redeliver(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    if !crate::store::deliveries::redeliver(&state.db, &id, crate::domain::now_ms()).await? {
+        return match crate::store::deliveries::get(&state.db, &id).await? {
+            Some(_) => Err(ApiError::conflict(
+                "DELIVERY_PENDING",
+                "The delivery is still pending.",
+            )),
+            None => Err(ApiError::not_found()),
+        };
+    }
+    state.outbox_wake.notify_one();
+    let d = crate::store::deliveries::get(&state.db, &id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(d)).into_response())
 }

@@ -51,9 +51,29 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The OpenAPI document of every endpoint, generated from the handlers.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+/// The OpenAPI document of every endpoint, generated from the handlers, with the status
+/// callback described under `webhooks`.
+pub fn openapi() -> serde_json::Value {
+    with_webhooks(api_router().split_for_parts().1)
+}
+
+fn with_webhooks(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut v = serde_json::to_value(doc).unwrap_or_default();
+    let header = |name: &str, desc: &str| serde_json::json!({"name": name, "in": "header", "required": true, "description": desc, "schema": {"type": "string"}});
+    v["webhooks"] = serde_json::json!({
+        "numberRequestStatusChanged": {"post": {
+            "summary": "A number request entered a status",
+            "description": "POSTed to the request's callbackUrl once per status event, retried on the configured schedule until a 2xx (410 stops retries). Callbacks of one request arrive in order. Verify webhook-signature: base64 HMAC-SHA256 with the account's secret (base64 after `whsec_`) over `{webhook-id}.{webhook-timestamp}.{body}`, prefixed `v1,`; during a rotation several space-separated signatures are sent.",
+            "parameters": [
+                header("webhook-id", "The status event id; stable across retries"),
+                header("webhook-timestamp", "Unix seconds of this attempt"),
+                header("webhook-signature", "`v1,<base64>` per valid secret, space-separated"),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberRequest"}}}},
+            "responses": {"200": {"description": "Any 2xx acknowledges"}, "410": {"description": "Stop retrying this event"}}
+        }}
+    });
+    v
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -67,7 +87,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_router().split_for_parts();
     Router::new()
         .merge(api)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", with_webhooks(doc)))
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),

@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver; the few dialect differences are explicit branches on [`Dialect`].
 
 pub mod accounts;
+pub mod deliveries;
 pub mod inventory;
 pub mod profiles;
 pub mod requests;

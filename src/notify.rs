@@ -1,0 +1,405 @@
+//! Delivery of status events from the outbox: signed callbacks (Standard Webhooks) and e-mail
+//! (SMTP, or `.eml` files without SMTP). Workers lease due deliveries, send without holding a
+//! transaction, record the attempt, and schedule the next one or finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rand::Rng;
+use sha2::Sha256;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::domain::{RequestStatus, is_non_public_ip, now_ms};
+use crate::model::NumberRequest;
+use crate::store::accounts;
+use crate::store::deliveries::{self, Leased, Outcome};
+
+/// Deliveries leased per round, and sent at once.
+const BATCH: i64 = 64;
+/// Response bodies are read up to this many bytes (for the error text), the rest is dropped.
+const BODY_CAP: usize = 1024;
+
+enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Senders shared by the delivery workers.
+pub struct Notifier {
+    http: reqwest::Client,
+    mailer: Mailer,
+    from: Mailbox,
+    schedule: Vec<u64>,
+    timeout: Duration,
+    allow_private: bool,
+}
+
+/// Resolves callback hosts and drops non-public addresses, so that a name which resolves to a
+/// private address is refused at connect time too (no DNS-rebinding window after the check).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| !is_non_public_ip(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(
+                    "refused: the callback host resolves only to non-public addresses".into(),
+                );
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+impl Notifier {
+    pub fn new(config: &crate::config::Config) -> anyhow::Result<Notifier> {
+        let timeout = Duration::from_secs(config.webhook_timeout_secs);
+        let mut http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .pool_max_idle_per_host(32)
+            .user_agent(concat!("numberdesk/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_callbacks {
+            http = http.dns_resolver(Arc::new(PublicOnly));
+        }
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                    .timeout(Some(timeout))
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&config.mail_dir)?;
+                Mailer::Files(AsyncFileTransport::<Tokio1Executor>::new(&config.mail_dir))
+            }
+        };
+        Ok(Notifier {
+            http: http.build()?,
+            mailer,
+            from: config.mail_from.parse()?,
+            schedule: config.webhook_retry_schedule.clone(),
+            timeout,
+            allow_private: config.allow_private_callbacks,
+        })
+    }
+
+    /// The outcome of a failed attempt: retry on the schedule (with up to 10 % jitter, or later
+    /// if the receiver asked with `Retry-After`), or give up after the last entry.
+    fn after_failure(&self, d: &Leased, error: String, retry_after: Option<u64>) -> Outcome {
+        let k = d.scheduled_attempts as usize; // attempts before this one
+        match self.schedule.get(k) {
+            None => Outcome::Failed { error },
+            Some(&secs) => {
+                let base_ms = secs.saturating_mul(1000);
+                let jitter = if base_ms > 0 {
+                    rand::rng().random_range(0..=base_ms / 10)
+                } else {
+                    0
+                };
+                let wait = (base_ms + jitter).max(retry_after.unwrap_or(0).min(86_400) * 1000);
+                Outcome::Retry {
+                    next_ms: now_ms() + wait as i64,
+                    error,
+                }
+            }
+        }
+    }
+
+    async fn send_callback(&self, state: &AppState, d: &Leased, payload: &str) -> Outcome {
+        let url = match url::Url::parse(&d.target) {
+            Ok(u) => u,
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("invalid callback URL: {e}"),
+                };
+            }
+        };
+        if !self.allow_private && crate::callback_target_is_private(&url).await {
+            return self.after_failure(
+                d,
+                "refused: the callback host is a loopback, private or non-public address".into(),
+                None,
+            );
+        }
+        let secrets = match accounts::signing_secrets(&state.db, &d.account_id).await {
+            Ok(s) => s,
+            Err(e) => return self.after_failure(d, format!("reading signing secrets: {e}"), None),
+        };
+        let ts = now_ms() / 1000;
+        let signature = sign(&secrets, &d.event_id, ts, payload);
+        let res = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &d.event_id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(payload.to_string())
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status().is_success() => Outcome::Delivered,
+            Ok(r) => {
+                let status = r.status();
+                let retry_after = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let body = read_capped(r).await;
+                let error = format!(
+                    "HTTP {}{}",
+                    status.as_u16(),
+                    if body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {body}")
+                    }
+                );
+                if status == reqwest::StatusCode::GONE {
+                    Outcome::Failed { error }
+                } else {
+                    self.after_failure(d, error, retry_after)
+                }
+            }
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    format!("timed out after {} s", self.timeout.as_secs())
+                } else {
+                    error_chain(&e)
+                };
+                self.after_failure(d, what, None)
+            }
+        }
+    }
+
+    async fn send_email(&self, d: &Leased, status_id: i64, reason: &str, payload: &str) -> Outcome {
+        let to: Mailbox = match d.target.parse() {
+            Ok(m) => m,
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("invalid address: {e}"),
+                };
+            }
+        };
+        let req: NumberRequest = match serde_json::from_str(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("unreadable event: {e}"),
+                };
+            }
+        };
+        let status = RequestStatus::from_id(status_id)
+            .map(|s| s.name())
+            .unwrap_or("Unknown");
+        let (text, html) = email_body(&req, status, reason);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("Number request {}: {status}", req.id))
+            .multipart(MultiPart::alternative_plain_html(text, html));
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("building the message: {e}"),
+                };
+            }
+        };
+        let sent = match &self.mailer {
+            Mailer::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e)),
+            Mailer::Files(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e)),
+        };
+        match sent {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => self.after_failure(d, e, None),
+        }
+    }
+
+    async fn deliver(&self, state: &AppState, d: Leased) {
+        let outcome = match deliveries::event_payload(&state.db, &d.event_id).await {
+            Ok(Some((status_id, reason, payload))) => {
+                if d.channel == "callback" {
+                    self.send_callback(state, &d, &payload).await
+                } else {
+                    self.send_email(&d, status_id, &reason, &payload).await
+                }
+            }
+            Ok(None) => Outcome::Failed {
+                error: "the status event is missing".into(),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a status event failed; the lease will expire");
+                return;
+            }
+        };
+        let label = match &outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Failed { .. } => "failed",
+        };
+        state.metrics.delivery(&d.channel, label);
+        if let Err(e) = deliveries::record_attempt(&state.db, &d, now_ms(), &outcome).await {
+            tracing::warn!(error = %e, delivery = %d.id, "recording a delivery attempt failed; the lease will expire");
+        }
+    }
+}
+
+/// `v1,<base64 HMAC-SHA256>` for every secret, space-separated (Standard Webhooks).
+pub fn sign(secrets: &[String], id: &str, timestamp: i64, body: &str) -> String {
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(s.trim_start_matches("whsec_"))
+                .ok()?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+            mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+            Some(format!(
+                "v1,{}",
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+async fn read_capped(mut r: reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = r.chunk().await {
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= BODY_CAP {
+            buf.truncate(BODY_CAP);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).trim().to_string()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The plain-text and HTML bodies of a status e-mail.
+pub fn email_body(req: &NumberRequest, status: &str, reason: &str) -> (String, String) {
+    let mut lines = vec![
+        format!("Number request {} is now {status}.", req.id),
+        format!("Reason: {reason}"),
+        String::new(),
+        format!("Country: {}", req.country_code),
+        format!("Type: {}", req.phone_number_type),
+        format!("Quantity: {}", req.quantity),
+    ];
+    if let Some(s) = req.range_size {
+        lines.push(format!("Range size: {s}"));
+    }
+    for (label, v) in [
+        ("Area code", &req.area_code),
+        ("City", &req.city),
+        ("Region", &req.region),
+    ] {
+        if let Some(v) = v {
+            lines.push(format!("{label}: {v}"));
+        }
+    }
+    let assigned: Vec<String> = req
+        .ranges
+        .iter()
+        .filter_map(|r| match (&r.start, &r.end) {
+            (Some(s), Some(e)) if s == e => Some(s.clone()),
+            (Some(s), Some(e)) => Some(format!("{s} - {e}")),
+            _ => None,
+        })
+        .collect();
+    if status == "Completed" && !assigned.is_empty() {
+        lines.push(String::new());
+        lines.push("Assigned numbers:".into());
+        lines.extend(assigned.iter().map(|a| format!("  {a}")));
+    }
+    let text = lines.join("\n") + "\n";
+    let html = format!(
+        "<html><body>{}</body></html>",
+        lines
+            .iter()
+            .map(|l| if l.is_empty() {
+                "<br>".to_string()
+            } else {
+                format!("<p>{}</p>", html_escape(l))
+            })
+            .collect::<String>()
+    );
+    (text, html)
+}
+
+/// The delivery worker: leases due deliveries and sends them, up to [`BATCH`] at once, until
+/// `stop` turns true. Woken early when new events are written.
+pub async fn run(state: AppState, notifier: Arc<Notifier>, mut stop: watch::Receiver<bool>) {
+    let lease_ms = (notifier.timeout.as_millis() as i64) + 15_000;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = now_ms();
+        let leased = match deliveries::lease_due(&state.db, now, now + lease_ms, BATCH).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "leasing deliveries failed");
+                Vec::new()
+            }
+        };
+        let busy = leased.len() as i64 == BATCH;
+        if !leased.is_empty() {
+            futures::stream::iter(leased)
+                .for_each_concurrent(BATCH as usize, |d| {
+                    let (state, notifier) = (state.clone(), notifier.clone());
+                    async move { notifier.deliver(&state, d).await }
+                })
+                .await;
+            continue;
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = state.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The outbox: leasing due deliveries, recording attempts, the operator's list and redelivery.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::Db;
+use crate::domain::format_ms;
+use crate::model::Delivery;
+
+/// A leased delivery with what is needed to send it.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    pub id: String,
+    pub event_id: String,
+    pub number_request_id: String,
+    pub account_id: String,
+    pub channel: String,
+    pub target: String,
+    /// Attempts counted against the retry schedule (since the last redelivery).
+    pub scheduled_attempts: i64,
+    pub lease_until_ms: i64,
+}
+
+/// Leases up to `limit` due deliveries until `lease_until_ms`. A callback waits while an earlier
+/// event of the same request still has a pending callback, so callbacks arrive in order.
+pub async fn lease_due(
+    db: &Db,
+    now: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Result<Vec<Leased>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (\
+           SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= $2 \
+           AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $2) \
+           AND NOT (d.channel = 'callback' AND EXISTS (SELECT 1 FROM deliveries e WHERE e.number_request_id = d.number_request_id \
+                AND e.channel = 'callback' AND e.state = 'pending' AND e.event_id < d.event_id)) \
+           ORDER BY d.next_attempt_ms, d.id LIMIT $3{lock}) \
+         AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $2) \
+         RETURNING id, event_id, number_request_id, account_id, channel, target, attempts, retry_base",
+        lock = db.skip_locked()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(lease_until_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db.write())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let attempts: i64 = r.try_get("attempts")?;
+            let base: i64 = r.try_get("retry_base")?;
+            Ok(Leased {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                number_request_id: r.try_get("number_request_id")?,
+                account_id: r.try_get("account_id")?,
+                channel: r.try_get("channel")?,
+                target: r.try_get("target")?,
+                scheduled_attempts: attempts - base,
+                lease_until_ms,
+            })
+        })
+        .collect()
+}
+
+/// The event's status and payload (the NumberRequest JSON as it was right after the change).
+pub async fn event_payload(
+    db: &Db,
+    event_id: &str,
+) -> Result<Option<(i64, String, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT status_id, reason, payload FROM status_events WHERE id = $1")
+        .bind(event_id)
+        .fetch_optional(db.read())
+        .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("status_id")?,
+            r.try_get("reason")?,
+            r.try_get("payload")?,
+        ))
+    })
+    .transpose()
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Delivered,
+    /// Try again at `next_ms`.
+    Retry {
+        next_ms: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Records an attempt of a leased delivery. Guarded by the lease, so a worker whose lease ran
+/// out (and whose delivery another worker took over) cannot overwrite the newer record.
+pub async fn record_attempt(
+    db: &Db,
+    d: &Leased,
+    now: i64,
+    outcome: &Outcome,
+) -> Result<bool, sqlx::Error> {
+    let (state, next, error) = match outcome {
+        Outcome::Delivered => ("delivered", None, None),
+        Outcome::Retry { next_ms, error } => ("pending", Some(*next_ms), Some(error.as_str())),
+        Outcome::Failed { error } => ("failed", None, Some(error.as_str())),
+    };
+    let r = sqlx::query(
+        "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
+         next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
+         WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
+    )
+    .bind(state)
+    .bind(now)
+    .bind(error)
+    .bind(next)
+    .bind(&d.id)
+    .bind(d.lease_until_ms)
+    .execute(db.write())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+fn from_row(r: &AnyRow) -> Result<Delivery, sqlx::Error> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        target: r.try_get("target")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        last_attempt_on: r
+            .try_get::<Option<i64>, _>("last_attempt_ms")?
+            .map(format_ms),
+        last_error: r.try_get("last_error")?,
+        event_id: Some(r.try_get("event_id")?),
+        number_request_id: Some(r.try_get("number_request_id")?),
+        account_id: Some(r.try_get("account_id")?),
+    })
+}
+
+const COLS: &str = "id, event_id, number_request_id, account_id, channel, target, state, attempts, last_attempt_ms, last_error";
+
+/// Deliveries of every account, newest first, optionally of one state.
+pub async fn list(
+    db: &Db,
+    state: Option<&str>,
+    skip: i64,
+    take: i64,
+) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
+    let (filter, params): (&str, Vec<&str>) = match state {
+        Some(s) => (" WHERE state = $1", vec![s]),
+        None => ("", vec![]),
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM deliveries{filter}");
+    let mut cq = sqlx::query_scalar(&count_sql);
+    for p in &params {
+        cq = cq.bind(*p);
+    }
+    let total: i64 = cq.fetch_one(db.read()).await?;
+    let n = params.len();
+    let sql = format!(
+        "SELECT {COLS} FROM deliveries{filter} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for p in &params {
+        q = q.bind(*p);
+    }
+    let rows = q.bind(take).bind(skip).fetch_all(db.read()).await?;
+    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Delivery>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLS} FROM deliveries WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Queues a delivered or failed delivery again; its retry schedule restarts, `attempts` goes on.
+pub async fn redeliver(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE deliveries SET state = 'pending', next_attempt_ms = $1, lease_until_ms = NULL, retry_base = attempts \
+         WHERE id = $2 AND state IN ('failed', 'delivered')",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.write())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deliveries by state, for `/metrics`.
+pub async fn counts_by_state(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+        .fetch_all(db.read())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
+}
