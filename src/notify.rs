@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -21,8 +20,6 @@ use crate::model::NumberRequest;
 use crate::store::accounts;
 use crate::store::deliveries::{self, Leased, Outcome};
 
-/// Deliveries leased per round, and sent at once.
-const BATCH: i64 = 64;
 /// Response bodies are read up to this many bytes (for the error text), the rest is dropped.
 const BODY_CAP: usize = 1024;
 
@@ -367,39 +364,106 @@ pub fn email_body(req: &NumberRequest, status: &str, reason: &str) -> (String, S
     (text, html)
 }
 
-/// The delivery worker: leases due deliveries and sends them, up to [`BATCH`] at once, until
-/// `stop` turns true. Woken early when new events are written.
-pub async fn run(state: AppState, notifier: Arc<Notifier>, mut stop: watch::Receiver<bool>) {
+/// The delivery workers, one per channel so a slow mail server never holds back callbacks:
+/// each keeps up to [`IN_FLIGHT`] deliveries in flight, leasing more as slots free up, until
+/// `stop` turns true (then the attempts in flight finish and are recorded).
+pub async fn run(state: AppState, notifier: Arc<Notifier>, stop: watch::Receiver<bool>) {
+    let callbacks = tokio::spawn(run_channel(
+        state.clone(),
+        notifier.clone(),
+        stop.clone(),
+        "callback",
+    ));
+    run_channel(state, notifier, stop, "email").await;
+    let _ = callbacks.await;
+}
+
+/// Deliveries of one channel in flight at once.
+const IN_FLIGHT: usize = 128;
+
+async fn run_channel(
+    state: AppState,
+    notifier: Arc<Notifier>,
+    mut stop: watch::Receiver<bool>,
+    channel: &'static str,
+) {
     let lease_ms = (notifier.timeout.as_millis() as i64) + 15_000;
+    let mut inflight = tokio::task::JoinSet::new();
     loop {
         if *stop.borrow() {
+            while inflight.join_next().await.is_some() {}
             return;
         }
-        let now = now_ms();
-        let leased = match deliveries::lease_due(&state.db, now, now + lease_ms, BATCH).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "leasing deliveries failed");
-                Vec::new()
+        let room = IN_FLIGHT - inflight.len();
+        let mut leased = 0;
+        if room >= IN_FLIGHT / 4 {
+            let now = now_ms();
+            match deliveries::lease_due(&state.db, channel, now, now + lease_ms, room as i64).await
+            {
+                Ok(list) => {
+                    leased = list.len();
+                    for d in list {
+                        let (state, notifier) = (state.clone(), notifier.clone());
+                        inflight.spawn(async move { notifier.deliver(&state, d).await });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "leasing deliveries failed"),
             }
-        };
-        let busy = leased.len() as i64 == BATCH;
-        if !leased.is_empty() {
-            futures::stream::iter(leased)
-                .for_each_concurrent(BATCH as usize, |d| {
-                    let (state, notifier) = (state.clone(), notifier.clone());
-                    async move { notifier.deliver(&state, d).await }
-                })
-                .await;
-            continue;
         }
-        if busy {
+        if leased > 0 && inflight.len() < IN_FLIGHT {
             continue;
         }
         tokio::select! {
+            Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
             _ = state.outbox_wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of the README's "Verifying callbacks" section, computed independently with
+    /// Python's hmac module.
+    #[test]
+    fn signature_matches_the_readme_example() {
+        let secret = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".to_string();
+        let body = r#"{"id":"x","status":"Completed"}"#;
+        let sig = sign(
+            std::slice::from_ref(&secret),
+            "01a21cd8-e835-70a7-b764-cb99ba70f4d3",
+            1_795_000_000,
+            body,
+        );
+        assert_eq!(sig, "v1,OpjLpjACDrZ9gdaUKDr0WCKLHAJFoMmNvXT5Xl21GLw=");
+        let two = sign(
+            &[secret.clone(), secret],
+            "01a21cd8-e835-70a7-b764-cb99ba70f4d3",
+            1_795_000_000,
+            body,
+        );
+        assert_eq!(two.split(' ').count(), 2);
+    }
+
+    #[test]
+    fn completed_mail_lists_the_numbers() {
+        let req: NumberRequest = serde_json::from_value(serde_json::json!({
+            "id": "r1", "accountId": "a", "companyProfileId": "p", "countryCode": "NL", "phoneNumberType": "LOCAL",
+            "quantity": 1, "rangeSize": null, "areaCode": "20", "city": null, "region": null, "comment": null,
+            "callbackUrl": null, "status": "Completed", "statusId": 3, "reason": "Numbers assigned from stock",
+            "createdOn": "t", "updatedOn": "t",
+            "ranges": [{"id": "x", "start": "+31201000000", "end": "+31201000000", "size": 1, "validFrom": "t", "validTo": null}]
+        }))
+        .unwrap();
+        let (text, html) = email_body(&req, "Completed", "Numbers assigned from stock");
+        assert!(
+            text.contains("is now Completed")
+                && text.contains("+31201000000")
+                && text.contains("Area code: 20")
+        );
+        assert!(html.contains("+31201000000"));
     }
 }

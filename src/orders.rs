@@ -365,7 +365,7 @@ pub async fn create(
                 requests::save_idempotent(&mut tx, account_id, &idem.key, &answer, now).await?;
             }
             tx.commit().await?;
-            state.outbox_wake.notify_one();
+            state.outbox_wake.notify_waiters();
             state.metrics.request_created(req.status_id);
             Ok(Answer {
                 status: StatusCode::CREATED,
@@ -467,7 +467,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
         let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
         requests::record_event(&mut tx, &req, &emails, now).await?;
         tx.commit().await?;
-        state.outbox_wake.notify_one();
+        state.outbox_wake.notify_waiters();
         Ok(true)
     })
     .await
@@ -551,7 +551,7 @@ async fn transition(
         let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
         requests::record_event(&mut tx, &req, &emails, now).await?;
         tx.commit().await?;
-        state.outbox_wake.notify_one();
+        state.outbox_wake.notify_waiters();
         Ok(req)
     })
     .await
@@ -623,7 +623,7 @@ pub async fn release(
         .await?
         .ok_or_else(ApiError::not_found)?;
         tx.commit().await?;
-        state.outbox_wake.notify_one();
+        state.outbox_wake.notify_waiters();
         Ok(released)
     })
     .await

@@ -552,7 +552,7 @@ async fn redeliver(
             None => Err(ApiError::not_found()),
         };
     }
-    state.outbox_wake.notify_one();
+    state.outbox_wake.notify_waiters();
     let d = crate::store::deliveries::get(&state.db, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -21,17 +21,19 @@ pub struct Leased {
     pub lease_until_ms: i64,
 }
 
-/// Leases up to `limit` due deliveries until `lease_until_ms`. A callback waits while an earlier
-/// event of the same request still has a pending callback, so callbacks arrive in order.
+/// Leases up to `limit` due deliveries of `channel` until `lease_until_ms`. A callback waits
+/// while an earlier event of the same request still has a pending callback, so callbacks arrive
+/// in order.
 pub async fn lease_due(
     db: &Db,
+    channel: &str,
     now: i64,
     lease_until_ms: i64,
     limit: i64,
 ) -> Result<Vec<Leased>, sqlx::Error> {
     let sql = format!(
         "UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (\
-           SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_ms <= $2 \
+           SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.channel = $4 AND d.next_attempt_ms <= $2 \
            AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $2) \
            AND NOT (d.channel = 'callback' AND EXISTS (SELECT 1 FROM deliveries e WHERE e.number_request_id = d.number_request_id \
                 AND e.channel = 'callback' AND e.state = 'pending' AND e.event_id < d.event_id)) \
@@ -44,6 +46,7 @@ pub async fn lease_due(
         .bind(lease_until_ms)
         .bind(now)
         .bind(limit)
+        .bind(channel)
         .fetch_all(db.write())
         .await?;
     rows.iter()

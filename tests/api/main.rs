@@ -11,6 +11,8 @@ mod concurrency;
 mod errors;
 mod idempotency;
 mod inventory;
+mod notify;
+mod notify_support;
 mod operator;
 mod profiles;
 mod proptest_validation;
