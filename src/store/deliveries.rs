@@ -32,12 +32,13 @@ pub async fn lease_due(
     limit: i64,
 ) -> Result<Vec<Leased>, sqlx::Error> {
     let sql = format!(
-        "UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (\
+        "WITH due AS MATERIALIZED (\
            SELECT d.id FROM deliveries d WHERE d.state = 'pending' AND d.channel = $4 AND d.next_attempt_ms <= $2 \
            AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $2) \
            AND NOT (d.channel = 'callback' AND EXISTS (SELECT 1 FROM deliveries e WHERE e.number_request_id = d.number_request_id \
                 AND e.channel = 'callback' AND e.state = 'pending' AND e.event_id < d.event_id)) \
            ORDER BY d.next_attempt_ms, d.id LIMIT $3{lock}) \
+         UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (SELECT id FROM due) \
          AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $2) \
          RETURNING id, event_id, number_request_id, account_id, channel, target, attempts, retry_base",
         lock = db.skip_locked()

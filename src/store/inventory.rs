@@ -169,8 +169,9 @@ pub async fn claim_blocks(
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let (starts, params) = block_starts(db, c, size);
     let sql = format!(
-        "UPDATE numbers SET status = {assigned} WHERE num IN \
-         (SELECT n.num FROM ({starts}) b CROSS JOIN numbers n WHERE n.num >= b.start_num AND n.num < b.start_num + {size} AND n.status = {available}) \
+        "WITH b AS MATERIALIZED ({starts}), \
+         picked AS MATERIALIZED (SELECT n.num FROM b CROSS JOIN numbers n WHERE n.num >= b.start_num AND n.num < b.start_num + {size} AND n.status = {available}) \
+         UPDATE numbers SET status = {assigned} WHERE num IN (SELECT num FROM picked) \
          AND status = {available} RETURNING phone_number, num, area_code, city, region",
         assigned = stock::ASSIGNED,
         available = stock::AVAILABLE,
@@ -252,7 +253,9 @@ fn criteria_filter(c: &Criteria, first: usize) -> (String, Vec<String>) {
 }
 
 /// Claims up to `n` free single numbers in one guarded statement: the outer `WHERE` repeats
-/// `status = available`, so a number taken meanwhile is never taken twice. The caller checks
+/// `status = available`, so a number taken meanwhile is never taken twice. The pick is a
+/// materialized CTE: PostgreSQL may otherwise re-run a `LIMIT … SKIP LOCKED` sub-select of an
+/// `IN` and update more rows than the limit. The caller checks
 /// the count and rolls back when it is short (all or nothing).
 pub async fn claim_singles(
     conn: &mut sqlx::AnyConnection,
@@ -262,8 +265,8 @@ pub async fn claim_singles(
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let (filter, params) = free_filter(c, 2);
     let sql = format!(
-        "UPDATE numbers SET status = {assigned} WHERE phone_number IN \
-         (SELECT phone_number FROM numbers WHERE {filter} ORDER BY num LIMIT $1{lock}) \
+        "WITH picked AS MATERIALIZED (SELECT phone_number FROM numbers WHERE {filter} ORDER BY num LIMIT $1{lock}) \
+         UPDATE numbers SET status = {assigned} WHERE phone_number IN (SELECT phone_number FROM picked) \
          AND status = {available} RETURNING phone_number, num, area_code, city, region",
         assigned = stock::ASSIGNED,
         available = stock::AVAILABLE,

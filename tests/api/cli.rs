@@ -101,7 +101,11 @@ async fn account_create_prints_the_account_with_its_api_key_which_then_works() {
     assert!(s(&v["webhookSecret"]).starts_with("whsec_"));
     assert_uuid(&v["id"]);
 
-    let app = spawn_app_in(dir.path(), |_| {}).await;
+    // The command line ran on the folder's SQLite file; read it back from there.
+    let app = spawn_app_in(dir.path(), |c| {
+        c.database_url = format!("sqlite://{}/nd.db", dir.path().display())
+    })
+    .await;
     let acct = Acct {
         id: s(&v["id"]),
         key: s(&v["apiKey"]),
@@ -138,7 +142,11 @@ async fn inventory_import_prints_added_and_duplicates() {
         .arg(&csv)));
     assert_eq!(v, json!({"added": 0, "duplicates": 6}));
 
-    let app = spawn_app_in(dir.path(), |_| {}).await;
+    // The command line ran on the folder's SQLite file; read it back from there.
+    let app = spawn_app_in(dir.path(), |c| {
+        c.database_url = format!("sqlite://{}/nd.db", dir.path().display())
+    })
+    .await;
     assert_eq!(app.stock_counts("NL", "LOCAL", "20").await.total, 6);
     app.stop().await;
 }

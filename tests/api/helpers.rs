@@ -45,10 +45,45 @@ pub fn client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
+/// The database of a test folder: a SQLite file in it, or, when `NUMBERDESK_TEST_POSTGRES` holds
+/// a server URL (`postgres://user@host:port`), a PostgreSQL database named after the folder (so a
+/// restart on the same folder finds the same data). `start` creates it.
+pub fn test_database_url(dir: &Path) -> String {
+    match std::env::var("NUMBERDESK_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut h);
+            format!("{}/nd_{:016x}", base.trim_end_matches('/'), h.finish())
+        }
+        _ => format!("sqlite://{}/nd.db", dir.display()),
+    }
+}
+
+/// Creates the PostgreSQL database of `url` if it does not exist yet.
+async fn ensure_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let (base, name) = url.rsplit_once('/').expect("a database name");
+    let mut conn = sqlx::postgres::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("connecting to the test PostgreSQL server");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("pg_database");
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("CREATE DATABASE");
+    }
+}
+
 pub fn test_config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
-        database_url: format!("sqlite://{}/nd.db", dir.display()),
+        database_url: test_database_url(dir),
         admin_token: Some(ADMIN_TOKEN.into()),
         mail_dir: dir.join("mail"),
         rate_limit: 0,
@@ -77,6 +112,9 @@ pub async fn spawn_app_in(dir: &Path, f: impl FnOnce(&mut Config)) -> TestApp {
 
 async fn start(cfg: Config, dir: Option<TempDir>, dir_path: PathBuf) -> TestApp {
     let db_url = cfg.database_url.clone();
+    if db_url.starts_with("postgres") {
+        ensure_postgres_database(&db_url).await;
+    }
     let app = Application::build(cfg).await.expect("Application::build");
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
