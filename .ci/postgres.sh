@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL 15 cluster (Debian's `postgresql` package) as the `postgres`
-# user on a free loopback port, and prints its base URL (postgres://postgres@127.0.0.1:PORT).
-# Installs the package when it is missing. The cluster lives in a temporary folder; stop it with
-# `pg_ctl -D <dir> stop` (the folder is printed to stderr).
+# user on a free loopback port, and prints its base URL (postgres://postgres@127.0.0.1:PORT) and
+# its data folder, separated by a space. Installs the package when it is missing. Stop it with
+# `su postgres -c "pg_ctl -D <folder> stop"`.
 set -euo pipefail
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "installing postgresql" >&2
@@ -16,4 +16,4 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 su postgres -c "$bin/initdb -D $dir/data -A trust -U postgres" >/dev/null
 su postgres -c "$bin/pg_ctl -D $dir/data -l $dir/log -w -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off' start" >/dev/null
 echo "postgres cluster in $dir/data on port $port" >&2
-echo "postgres://postgres@127.0.0.1:$port"
+echo "postgres://postgres@127.0.0.1:$port $dir/data"
