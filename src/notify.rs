@@ -235,13 +235,14 @@ impl Notifier {
         }
     }
 
-    async fn deliver(&self, state: &AppState, d: Leased) {
+    /// Makes one attempt; None when the event could not be read (the lease will expire).
+    async fn deliver(&self, state: &AppState, d: &Leased) -> Option<Outcome> {
         let outcome = match deliveries::event_payload(&state.db, &d.event_id).await {
             Ok(Some((status_id, reason, payload))) => {
                 if d.channel == "callback" {
-                    self.send_callback(state, &d, &payload).await
+                    self.send_callback(state, d, &payload).await
                 } else {
-                    self.send_email(&d, status_id, &reason, &payload).await
+                    self.send_email(d, status_id, &reason, &payload).await
                 }
             }
             Ok(None) => Outcome::Failed {
@@ -249,7 +250,7 @@ impl Notifier {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "reading a status event failed; the lease will expire");
-                return;
+                return None;
             }
         };
         let label = match &outcome {
@@ -258,9 +259,7 @@ impl Notifier {
             Outcome::Failed { .. } => "failed",
         };
         state.metrics.delivery(&d.channel, label);
-        if let Err(e) = deliveries::record_attempt(&state.db, &d, now_ms(), &outcome).await {
-            tracing::warn!(error = %e, delivery = %d.id, "recording a delivery attempt failed; the lease will expire");
-        }
+        Some(outcome)
     }
 }
 
@@ -391,7 +390,11 @@ async fn run_channel(
     let mut inflight = tokio::task::JoinSet::new();
     loop {
         if *stop.borrow() {
-            while inflight.join_next().await.is_some() {}
+            let mut done = Vec::new();
+            while let Some(r) = inflight.join_next().await {
+                done.extend(r.ok().flatten());
+            }
+            record(&state, &done).await;
             return;
         }
         let room = IN_FLIGHT - inflight.len();
@@ -404,7 +407,10 @@ async fn run_channel(
                     leased = list.len();
                     for d in list {
                         let (state, notifier) = (state.clone(), notifier.clone());
-                        inflight.spawn(async move { notifier.deliver(&state, d).await });
+                        inflight.spawn(async move {
+                            let outcome = notifier.deliver(&state, &d).await?;
+                            Some((d, now_ms(), outcome))
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "leasing deliveries failed"),
@@ -414,11 +420,27 @@ async fn run_channel(
             continue;
         }
         tokio::select! {
-            Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+            Some(first) = inflight.join_next(), if !inflight.is_empty() => {
+                // Record every attempt that has finished by now in one transaction.
+                let mut done: Vec<_> = first.ok().flatten().into_iter().collect();
+                while let Some(r) = inflight.try_join_next() {
+                    done.extend(r.ok().flatten());
+                }
+                record(&state, &done).await;
+            }
             _ = state.outbox_wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+async fn record(state: &AppState, done: &[(Leased, i64, Outcome)]) {
+    if done.is_empty() {
+        return;
+    }
+    if let Err(e) = deliveries::record_attempts(&state.db, done).await {
+        tracing::warn!(error = %e, attempts = done.len(), "recording delivery attempts failed; the leases will expire");
     }
 }
 

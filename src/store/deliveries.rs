@@ -101,33 +101,32 @@ pub enum Outcome {
     },
 }
 
-/// Records an attempt of a leased delivery. Guarded by the lease, so a worker whose lease ran
-/// out (and whose delivery another worker took over) cannot overwrite the newer record.
-pub async fn record_attempt(
-    db: &Db,
-    d: &Leased,
-    now: i64,
-    outcome: &Outcome,
-) -> Result<bool, sqlx::Error> {
-    let (state, next, error) = match outcome {
-        Outcome::Delivered => ("delivered", None, None),
-        Outcome::Retry { next_ms, error } => ("pending", Some(*next_ms), Some(error.as_str())),
-        Outcome::Failed { error } => ("failed", None, Some(error.as_str())),
-    };
-    let r = sqlx::query(
-        "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
-         next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
-         WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
-    )
-    .bind(state)
-    .bind(now)
-    .bind(error)
-    .bind(next)
-    .bind(&d.id)
-    .bind(d.lease_until_ms)
-    .execute(db.write())
-    .await?;
-    Ok(r.rows_affected() == 1)
+/// Records attempts of leased deliveries, in one transaction (one commit for many attempts).
+/// Each update is guarded by its lease, so a worker whose lease ran out (and whose delivery
+/// another worker took over) cannot overwrite the newer record.
+pub async fn record_attempts(db: &Db, done: &[(Leased, i64, Outcome)]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for (d, at, outcome) in done {
+        let (state, next, error) = match outcome {
+            Outcome::Delivered => ("delivered", None, None),
+            Outcome::Retry { next_ms, error } => ("pending", Some(*next_ms), Some(error.as_str())),
+            Outcome::Failed { error } => ("failed", None, Some(error.as_str())),
+        };
+        sqlx::query(
+            "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
+             next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
+             WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
+        )
+        .bind(state)
+        .bind(*at)
+        .bind(error)
+        .bind(next)
+        .bind(&d.id)
+        .bind(d.lease_until_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
 
 fn from_row(r: &AnyRow) -> Result<Delivery, sqlx::Error> {
