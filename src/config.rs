@@ -18,6 +18,8 @@ pub struct Config {
     pub listen: String,
     pub database_url: String,
     pub database_max_connections: u32,
+    /// PostgreSQL `statement_timeout`, seconds (0: none).
+    pub database_statement_timeout_secs: u64,
     #[serde(default)]
     pub admin_token: Option<String>,
     #[serde(default)]
@@ -39,6 +41,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/numberdesk.db".into(),
             database_max_connections: 16,
+            database_statement_timeout_secs: 10,
             admin_token: None,
             smtp_url: None,
             mail_dir: PathBuf::from("data/mail"),
@@ -146,6 +149,12 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be at least 1".into());
+        }
+        if self.database_statement_timeout_secs > 3600 {
+            return bad(
+                "DATABASE_STATEMENT_TIMEOUT_SECS",
+                "must be at most 3600".into(),
+            );
         }
         if let Some(t) = &self.admin_token
             && t.trim().is_empty()

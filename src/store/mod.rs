@@ -84,12 +84,14 @@ impl Db {
             })
         } else {
             let opts = quiet(AnyConnectOptions::from_str(url)?);
+            let timeout_ms = config.database_statement_timeout_secs * 1000;
             let pool = AnyPoolOptions::new()
                 .max_connections(config.database_max_connections)
                 .acquire_timeout(Duration::from_secs(5))
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
-                        conn.execute("SET statement_timeout = '10s'").await?;
+                        conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str())
+                            .await?;
                         Ok(())
                     })
                 })
