@@ -277,6 +277,24 @@ pub struct RestrictionsInput {
     pub requires_review: Option<bool>,
 }
 
+/// Checks the `{countryCode}/{phoneNumberType}` of an operator path.
+fn path_country_and_type(country: &str, kind: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if !is_country_code(country) {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    if PhoneNumberType::parse(kind).is_none() {
+        errors.push(FieldError::new(
+            "phoneNumberType",
+            "must be LOCAL, NATIONAL or TOLLFREE",
+        ));
+    }
+    errors
+}
+
 /// Set the restrictions of a country and number type (the path wins over the body).
 #[utoipa::path(put, path = "/admin/v1/restrictions/{countryCode}/{phoneNumberType}", tag = "Operator",
     params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = RestrictionsInput,
@@ -288,19 +306,7 @@ async fn put_restrictions(
     Path((country, kind)): Path<(String, String)>,
     body: JsonBody<RestrictionsInput>,
 ) -> ApiResult<axum::Json<Restrictions>> {
-    let mut errors = Vec::new();
-    if !is_country_code(&country) {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    if PhoneNumberType::parse(&kind).is_none() {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
+    let mut errors = path_country_and_type(&country, &kind);
     let b = body.value;
     let mut r = Restrictions::defaults(&country, &kind);
     let int = |n: &Option<serde_json::Number>,
@@ -451,19 +457,7 @@ async fn put_requirements(
     Path((country, kind)): Path<(String, String)>,
     JsonList(list): JsonList<RequirementInput>,
 ) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
-    let mut errors = Vec::new();
-    if !is_country_code(&country) {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    if PhoneNumberType::parse(&kind).is_none() {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
+    let mut errors = path_country_and_type(&country, &kind);
     if list.len() > 100 {
         errors.push(FieldError::new("body", "at most 100 requirements"));
     }

@@ -139,18 +139,24 @@ pub struct JsonBody<T> {
     pub canonical: String,
 }
 
+/// The bytes of a required JSON body: none is `MALFORMED_JSON`, another type 415.
+async fn required_json(req: Request, state: &AppState) -> ApiResult<Bytes> {
+    let json = is_json(req.headers());
+    let bytes = body_bytes(req, state).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::malformed("a JSON body is required"));
+    }
+    if !json {
+        return Err(unsupported_media_type());
+    }
+    Ok(bytes)
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let json = is_json(req.headers());
-        let bytes = body_bytes(req, state).await?;
-        if bytes.is_empty() {
-            return Err(ApiError::malformed("a JSON body is required"));
-        }
-        if !json {
-            return Err(unsupported_media_type());
-        }
+        let bytes = required_json(req, state).await?;
         let (value, canonical) = parse_object(&bytes)?;
         Ok(JsonBody { value, canonical })
     }
@@ -171,14 +177,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonList<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let json = is_json(req.headers());
-        let bytes = body_bytes(req, state).await?;
-        if bytes.is_empty() {
-            return Err(ApiError::malformed("a JSON body is required"));
-        }
-        if !json {
-            return Err(unsupported_media_type());
-        }
+        let bytes = required_json(req, state).await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::malformed(format!("not JSON: {e}")))?;
         if !value.is_array() {

@@ -129,7 +129,15 @@ pub async fn record_attempts(db: &Db, done: &[(Leased, i64, Outcome)]) -> Result
     tx.commit().await
 }
 
-fn from_row(r: &AnyRow) -> Result<Delivery, sqlx::Error> {
+/// A delivery row; `with_ids` adds the event, request and account ids (the operator's view).
+pub fn from_row(r: &AnyRow, with_ids: bool) -> Result<Delivery, sqlx::Error> {
+    let id = |col: &str| -> Result<Option<String>, sqlx::Error> {
+        if with_ids {
+            Ok(Some(r.try_get(col)?))
+        } else {
+            Ok(None)
+        }
+    };
     Ok(Delivery {
         id: r.try_get("id")?,
         channel: r.try_get("channel")?,
@@ -140,9 +148,9 @@ fn from_row(r: &AnyRow) -> Result<Delivery, sqlx::Error> {
             .try_get::<Option<i64>, _>("last_attempt_ms")?
             .map(format_ms),
         last_error: r.try_get("last_error")?,
-        event_id: Some(r.try_get("event_id")?),
-        number_request_id: Some(r.try_get("number_request_id")?),
-        account_id: Some(r.try_get("account_id")?),
+        event_id: id("event_id")?,
+        number_request_id: id("number_request_id")?,
+        account_id: id("account_id")?,
     })
 }
 
@@ -176,7 +184,12 @@ pub async fn list(
         q = q.bind(*p);
     }
     let rows = q.bind(take).bind(skip).fetch_all(db.read()).await?;
-    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+    Ok((
+        rows.iter()
+            .map(|r| from_row(r, true))
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Delivery>, sqlx::Error> {
@@ -185,7 +198,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Delivery>, sqlx::Error> {
         .fetch_optional(db.read())
         .await?
         .as_ref()
-        .map(from_row)
+        .map(|r| from_row(r, true))
         .transpose()
 }
 

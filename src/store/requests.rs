@@ -379,35 +379,6 @@ pub async fn record_event(
     Ok(event_id)
 }
 
-fn delivery_from_row(r: &AnyRow, with_ids: bool) -> Result<Delivery, sqlx::Error> {
-    Ok(Delivery {
-        id: r.try_get("id")?,
-        channel: r.try_get("channel")?,
-        target: r.try_get("target")?,
-        state: r.try_get("state")?,
-        attempts: r.try_get("attempts")?,
-        last_attempt_on: r
-            .try_get::<Option<i64>, _>("last_attempt_ms")?
-            .map(format_ms),
-        last_error: r.try_get("last_error")?,
-        event_id: if with_ids {
-            Some(r.try_get("event_id")?)
-        } else {
-            None
-        },
-        number_request_id: if with_ids {
-            Some(r.try_get("number_request_id")?)
-        } else {
-            None
-        },
-        account_id: if with_ids {
-            Some(r.try_get("account_id")?)
-        } else {
-            None
-        },
-    })
-}
-
 /// The request's status events, oldest first, with their deliveries.
 pub async fn events(
     db: &Db,
@@ -436,7 +407,7 @@ pub async fn events(
         by_event
             .entry(event_id)
             .or_default()
-            .push(delivery_from_row(d, false)?);
+            .push(super::deliveries::from_row(d, false)?);
     }
     rows.iter()
         .map(|r| {
