@@ -11,6 +11,7 @@ mod concurrency;
 mod errors;
 mod idempotency;
 mod inventory;
+mod multi_instance;
 mod notify;
 mod notify_support;
 mod operator;
