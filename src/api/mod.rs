@@ -107,8 +107,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Ready when the database answers within 2 s (a load balancer's health check should not wait
+/// for the 5 s pool timeout of ordinary requests).
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.db.ping().await {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping());
+    if ping.await.unwrap_or(false) {
         axum::Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
         ApiError::unavailable().into_response()
