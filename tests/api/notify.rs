@@ -1170,6 +1170,7 @@ async fn sigkill_while_sending_loses_no_event_and_no_delivered_record() {
 
     const N: usize = 40;
     let mut ids = Vec::new();
+    let mut created = Vec::new();
     for _ in 0..N {
         let res = r
             .client
@@ -1185,6 +1186,7 @@ async fn sigkill_while_sending_loses_no_event_and_no_delivered_record() {
         let v = expect_json(res, StatusCode::CREATED).await;
         assert_eq!(v["status"], "Completed");
         ids.push(s(&v["id"]));
+        created.push(v);
     }
 
     // Wait for a moment with callbacks both answered and in flight, take the record of what is
@@ -1253,6 +1255,27 @@ async fn sigkill_while_sending_loses_no_event_and_no_delivered_record() {
             delivered_now.contains_key(&s(&d["id"])),
             "delivery {} was delivered before the kill and is not any more: {d}",
             d["id"]
+        );
+    }
+    // Every request that got a 201 is still there, with the same numbers.
+    for v in &created {
+        let res = r
+            .client
+            .get(format!(
+                "{}/voice/phonenumberrequestapi/v1/{}/numberrequests/{}",
+                r.base,
+                acct.id,
+                s(&v["id"])
+            ))
+            .header("X-CM-PRODUCTTOKEN", &acct.key)
+            .send()
+            .await
+            .unwrap();
+        let now = expect_json(res, StatusCode::OK).await;
+        assert_eq!(now["status"], "Completed");
+        assert_eq!(
+            now["ranges"], v["ranges"],
+            "numbers changed across the crash"
         );
     }
 
