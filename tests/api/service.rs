@@ -212,3 +212,28 @@ async fn the_database_file_and_its_folder_are_created_on_first_start() {
     assert_eq!(res.status(), StatusCode::OK);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_instance_refuses_a_schema_newer_than_it_knows() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    app.stop().await;
+    // A later numberdesk applied migration 999 to this database.
+    let cfg = test_config(dir.path());
+    let db = numberdesk::store::Db::connect(&cfg).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, 0)",
+    )
+    .bind(999i64)
+    .bind("from the future")
+    .bind(vec![0u8; 48])
+    .execute(db.write())
+    .await
+    .unwrap();
+    db.close().await;
+    let err = match numberdesk::Application::build(test_config(dir.path())).await {
+        Ok(_) => panic!("an instance started on a schema newer than it knows"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("newer than this numberdesk knows"), "{err}");
+}
