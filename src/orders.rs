@@ -586,14 +586,15 @@ pub async fn accept(
 ) -> ApiResult<NumberRequest> {
     let reason = reason.unwrap_or_else(|| "Accepted by the operator".into());
     let accepted = transition(state, None, id, RequestStatus::Accepted, &reason).await?;
-    let mut conn = state.db.read().acquire().await?;
-    if let Some(row) = requests::load(&mut conn, None, id).await? {
-        drop(conn);
-        if try_fulfil(state, &row).await? {
-            let mut conn = state.db.read().acquire().await?;
-            if let Some(done) = requests::load(&mut conn, None, id).await? {
-                return Ok(done.request);
-            }
+    let row = RequestRow {
+        request: accepted.clone(),
+        requires_review: true,
+        status: RequestStatus::Accepted,
+    };
+    if try_fulfil(state, &row).await? {
+        let mut conn = state.db.read().acquire().await?;
+        if let Some(done) = requests::load(&mut conn, None, id).await? {
+            return Ok(done.request);
         }
     }
     Ok(accepted)
@@ -623,7 +624,6 @@ pub async fn release(
         .await?
         .ok_or_else(ApiError::not_found)?;
         tx.commit().await?;
-        state.outbox_wake.notify_waiters();
         Ok(released)
     })
     .await
