@@ -2,6 +2,7 @@
 //! (SMTP, or `.eml` files without SMTP). Workers lease due deliveries, send without holding a
 //! transaction, record the attempt, and schedule the next one or finish.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +116,7 @@ impl Notifier {
         }
     }
 
-    async fn send_callback(&self, state: &AppState, d: &Leased, payload: &str) -> Outcome {
+    async fn send_callback(&self, d: &Leased, secrets: &[String], payload: &str) -> Outcome {
         let url = match url::Url::parse(&d.target) {
             Ok(u) => u,
             Err(e) => {
@@ -131,12 +132,15 @@ impl Notifier {
                 None,
             );
         }
-        let secrets = match accounts::signing_secrets(&state.db, &d.account_id).await {
-            Ok(s) => s,
-            Err(e) => return self.after_failure(d, format!("reading signing secrets: {e}"), None),
-        };
+        if secrets.is_empty() {
+            return self.after_failure(
+                d,
+                "the account's signing secrets could not be read".into(),
+                None,
+            );
+        }
         let ts = now_ms() / 1000;
-        let signature = sign(&secrets, &d.event_id, ts, payload);
+        let signature = sign(secrets, &d.event_id, ts, payload);
         let res = self
             .http
             .post(url)
@@ -235,23 +239,19 @@ impl Notifier {
         }
     }
 
-    /// Makes one attempt; None when the event could not be read (the lease will expire).
-    async fn deliver(&self, state: &AppState, d: &Leased) -> Option<Outcome> {
-        let outcome = match deliveries::event_payload(&state.db, &d.event_id).await {
-            Ok(Some((status_id, reason, payload))) => {
+    /// Makes one attempt. `secrets` are the account's signing secrets (callbacks only).
+    async fn deliver(&self, state: &AppState, d: &Leased, secrets: &[String]) -> Outcome {
+        let outcome = match &d.event {
+            Some((status_id, reason, payload)) => {
                 if d.channel == "callback" {
-                    self.send_callback(state, d, &payload).await
+                    self.send_callback(d, secrets, payload).await
                 } else {
-                    self.send_email(d, status_id, &reason, &payload).await
+                    self.send_email(d, *status_id, reason, payload).await
                 }
             }
-            Ok(None) => Outcome::Failed {
+            None => Outcome::Failed {
                 error: "the status event is missing".into(),
             },
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a status event failed; the lease will expire");
-                return None;
-            }
         };
         let label = match &outcome {
             Outcome::Delivered => "delivered",
@@ -259,7 +259,7 @@ impl Notifier {
             Outcome::Failed { .. } => "failed",
         };
         state.metrics.delivery(&d.channel, label);
-        Some(outcome)
+        outcome
     }
 }
 
@@ -405,10 +405,13 @@ async fn run_channel(
             {
                 Ok(list) => {
                     leased = list.len();
+                    let secrets = Arc::new(signing_secrets(&state, &list).await);
                     for d in list {
-                        let (state, notifier) = (state.clone(), notifier.clone());
+                        let (state, notifier, secrets) =
+                            (state.clone(), notifier.clone(), secrets.clone());
                         inflight.spawn(async move {
-                            let outcome = notifier.deliver(&state, &d).await?;
+                            let own = secrets.get(&d.account_id).map(Vec::as_slice).unwrap_or(&[]);
+                            let outcome = notifier.deliver(&state, &d, own).await;
                             Some((d, now_ms(), outcome))
                         });
                     }
@@ -433,6 +436,22 @@ async fn run_channel(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// The signing secrets of every account with a callback among `leased`, read once per lease.
+async fn signing_secrets(state: &AppState, leased: &[Leased]) -> HashMap<String, Vec<String>> {
+    let mut map = HashMap::new();
+    for d in leased.iter().filter(|d| d.channel == "callback") {
+        if !map.contains_key(&d.account_id) {
+            match accounts::signing_secrets(&state.db, &d.account_id).await {
+                Ok(s) => {
+                    map.insert(d.account_id.clone(), s);
+                }
+                Err(e) => tracing::warn!(error = %e, "reading signing secrets failed"),
+            }
+        }
+    }
+    map
 }
 
 async fn record(state: &AppState, done: &[(Leased, i64, Outcome)]) {

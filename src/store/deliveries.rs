@@ -19,6 +19,9 @@ pub struct Leased {
     /// Attempts counted against the retry schedule (since the last redelivery).
     pub scheduled_attempts: i64,
     pub lease_until_ms: i64,
+    /// The event's status, reason and payload (the NumberRequest JSON right after the change);
+    /// None when the event is missing.
+    pub event: Option<(i64, String, String)>,
 }
 
 /// Leases up to `limit` due deliveries of `channel` until `lease_until_ms`. A callback waits
@@ -40,7 +43,10 @@ pub async fn lease_due(
            ORDER BY d.next_attempt_ms, d.id LIMIT $3{lock}) \
          UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (SELECT id FROM due) \
          AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $2) \
-         RETURNING id, event_id, number_request_id, account_id, channel, target, attempts, retry_base",
+         RETURNING id, event_id, number_request_id, account_id, channel, target, attempts, retry_base, \
+           (SELECT e.status_id FROM status_events e WHERE e.id = deliveries.event_id) AS event_status, \
+           (SELECT e.reason FROM status_events e WHERE e.id = deliveries.event_id) AS event_reason, \
+           (SELECT e.payload FROM status_events e WHERE e.id = deliveries.event_id) AS event_payload",
         lock = db.skip_locked()
     );
     let rows = sqlx::query(&sql)
@@ -63,28 +69,17 @@ pub async fn lease_due(
                 target: r.try_get("target")?,
                 scheduled_attempts: attempts - base,
                 lease_until_ms,
+                event: match (
+                    r.try_get::<Option<i64>, _>("event_status")?,
+                    r.try_get::<Option<String>, _>("event_reason")?,
+                    r.try_get::<Option<String>, _>("event_payload")?,
+                ) {
+                    (Some(st), Some(reason), Some(payload)) => Some((st, reason, payload)),
+                    _ => None,
+                },
             })
         })
         .collect()
-}
-
-/// The event's status and payload (the NumberRequest JSON as it was right after the change).
-pub async fn event_payload(
-    db: &Db,
-    event_id: &str,
-) -> Result<Option<(i64, String, String)>, sqlx::Error> {
-    let row = sqlx::query("SELECT status_id, reason, payload FROM status_events WHERE id = $1")
-        .bind(event_id)
-        .fetch_optional(db.read())
-        .await?;
-    row.map(|r| {
-        Ok((
-            r.try_get("status_id")?,
-            r.try_get("reason")?,
-            r.try_get("payload")?,
-        ))
-    })
-    .transpose()
 }
 
 /// What became of one attempt.
