@@ -4,24 +4,18 @@
 //!
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200`).
 
+mod common;
+use common::arg;
+
 use std::time::{Duration, Instant};
 
 use numberdesk::AppState;
 use numberdesk::config::Config;
-use numberdesk::domain::{PhoneNumberType, ProfileStatus, now_ms};
-use numberdesk::model::{ProfileData, Restrictions};
+use numberdesk::domain::PhoneNumberType;
+use numberdesk::model::Restrictions;
 use numberdesk::orders::{self, CreateInput};
 use numberdesk::stock::StockBlock;
-use numberdesk::store::{accounts, inventory, profiles};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use numberdesk::store::inventory;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize)
@@ -79,27 +73,7 @@ async fn main() -> anyhow::Result<()> {
         ..Config::default()
     };
     let state = AppState::new(config).await?;
-    let acc = accounts::create_account(&state.db, None, "bench", None).await?;
-    let data: ProfileData = serde_json::from_value(serde_json::json!({
-        "name": "bench", "companyName": "Bench B.V.", "businessRegisterNumber": "1",
-        "representativeFirstName": "B", "representativeLastName": "B", "representativePhoneNumber": null,
-        "countryCode": "NL", "region": null, "city": "Amsterdam", "postalCode": "1000AA", "street": "S",
-        "houseNumber": "1", "emailAddresses": ["b@example.com"], "numberCountryCode": "NL",
-        "phoneNumberTypes": ["LOCAL"], "requiredFields": null
-    }))?;
-    let profile_id = numberdesk::domain::new_id();
-    let mut conn = state.db.write().acquire().await?;
-    profiles::insert(
-        &mut conn,
-        &profile_id,
-        &acc.id,
-        &data,
-        ProfileStatus::Approved,
-        None,
-        now_ms(),
-    )
-    .await?;
-    drop(conn);
+    let (account_id, profile_id) = common::account_with_profile(&state).await?;
     let mut r = Restrictions::defaults("NL", "LOCAL");
     r.ranges_supported = true;
     r.allowed_range_sizes = vec![10, 100, 1000];
@@ -129,6 +103,10 @@ async fn main() -> anyhow::Result<()> {
         };
         let whole = inventory::count_units(&state.db, &c, Some(size)).await?;
         let n = requests.min(whole as usize);
+        if n == 0 {
+            println!("block of {size:>4}: no whole block left in this stock; use more --thousands");
+            continue;
+        }
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
             let input = CreateInput {
@@ -143,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
                 callback_url: None,
             };
             let t = Instant::now();
-            let answer = orders::create(&state, &acc.id, input, None)
+            let answer = orders::create(&state, &account_id, input, None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.body.message))?;
             times.push(t.elapsed());

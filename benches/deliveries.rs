@@ -6,26 +6,19 @@
 //!
 //! Run: `cargo bench --bench deliveries` (optionally `-- --requests 5000`).
 
+mod common;
+use common::arg;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use numberdesk::config::Config;
-use numberdesk::domain::{PhoneNumberType, ProfileStatus, now_ms};
-use numberdesk::model::ProfileData;
+use numberdesk::domain::PhoneNumberType;
 use numberdesk::orders::{self, CreateInput};
 use numberdesk::stock::StockBlock;
-use numberdesk::store::{accounts, deliveries, profiles};
+use numberdesk::store::deliveries;
 use numberdesk::{AppState, Application};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -97,27 +90,7 @@ async fn main() -> anyhow::Result<()> {
         ..Config::default()
     };
     let state = AppState::new(config).await?;
-    let acc = accounts::create_account(&state.db, None, "bench", None).await?;
-    let data: ProfileData = serde_json::from_value(serde_json::json!({
-        "name": "bench", "companyName": "Bench B.V.", "businessRegisterNumber": "1",
-        "representativeFirstName": "B", "representativeLastName": "B", "representativePhoneNumber": null,
-        "countryCode": "NL", "region": null, "city": "Amsterdam", "postalCode": "1000AA", "street": "S",
-        "houseNumber": "1", "emailAddresses": ["ops@example.com"], "numberCountryCode": "NL",
-        "phoneNumberTypes": ["LOCAL"], "requiredFields": null
-    }))?;
-    let profile_id = numberdesk::domain::new_id();
-    let mut conn = state.db.write().acquire().await?;
-    profiles::insert(
-        &mut conn,
-        &profile_id,
-        &acc.id,
-        &data,
-        ProfileStatus::Approved,
-        None,
-        now_ms(),
-    )
-    .await?;
-    drop(conn);
+    let (account_id, profile_id) = common::account_with_profile(&state).await?;
     let stock = [StockBlock {
         first: 31_200_000_000,
         count: n as i64,
@@ -142,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
             comment: None,
             callback_url: Some(url::Url::parse(&hook)?),
         };
-        orders::create(&state, &acc.id, input, None)
+        orders::create(&state, &account_id, input, None)
             .await
             .map_err(|e| anyhow::anyhow!(e.body.message))?;
     }
