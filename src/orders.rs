@@ -130,6 +130,39 @@ pub fn replay(found: IdempotentAnswer, idem: &Idempotency) -> ApiResult<Answer> 
     })
 }
 
+/// Inside the write transaction: the stored answer of this key, if a concurrent call with the
+/// same key committed first (then it is replayed, or refused for another body).
+pub async fn replay_in_tx(
+    tx: &mut Tx,
+    account_id: &str,
+    idem: Option<&Idempotency>,
+    now: i64,
+) -> Result<Option<Answer>, TxError> {
+    let Some(idem) = idem else { return Ok(None) };
+    match requests::find_idempotent(tx, account_id, &idem.key, now).await? {
+        Some(found) => Ok(Some(replay(found, idem)?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores a 201 answer under its key, in the transaction that did the work.
+pub async fn remember_created(
+    tx: &mut Tx,
+    account_id: &str,
+    idem: Option<&Idempotency>,
+    body: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(idem) = idem else { return Ok(()) };
+    let answer = IdempotentAnswer {
+        endpoint: idem.endpoint.into(),
+        request_body: idem.body.clone(),
+        status: 201,
+        body: body.to_string(),
+    };
+    requests::save_idempotent(tx, account_id, &idem.key, &answer, now).await
+}
+
 /// Looks up a stored answer outside any transaction (the fast path of a retry).
 pub async fn lookup_idempotent(
     state: &AppState,
@@ -307,11 +340,8 @@ pub async fn create(
         async move {
             let mut tx = state.db.begin().await?;
             let now = now_ms();
-            if let Some(idem) = &idem
-                && let Some(found) =
-                    requests::find_idempotent(&mut tx, account_id, &idem.key, now).await?
-            {
-                return Ok(replay(found, idem)?);
+            if let Some(answer) = replay_in_tx(&mut tx, account_id, idem.as_ref(), now).await? {
+                return Ok(answer);
             }
             let mut req = NumberRequest {
                 id: new_id(),
@@ -355,15 +385,7 @@ pub async fn create(
             }
             requests::record_event(&mut tx, &req, &emails, now).await?;
             let body = serde_json::to_string(&req)?;
-            if let Some(idem) = &idem {
-                let answer = IdempotentAnswer {
-                    endpoint: idem.endpoint.into(),
-                    request_body: idem.body.clone(),
-                    status: 201,
-                    body: body.clone(),
-                };
-                requests::save_idempotent(&mut tx, account_id, &idem.key, &answer, now).await?;
-            }
+            remember_created(&mut tx, account_id, idem.as_ref(), &body, now).await?;
             tx.commit().await?;
             state.outbox_wake.notify_waiters();
             state.metrics.request_created(req.status_id);

@@ -338,27 +338,16 @@ async fn create_profile(
         async move {
             let mut tx = state.db.begin().await?;
             let now = now_ms();
-            if let Some(idem) = &idem
-                && let Some(found) =
-                    crate::store::requests::find_idempotent(&mut tx, &account_id, &idem.key, now)
-                        .await?
+            if let Some(answer) =
+                orders::replay_in_tx(&mut tx, &account_id, idem.as_ref(), now).await?
             {
-                return Ok(orders::replay(found, idem)?);
+                return Ok(answer);
             }
             let profile =
                 profiles::insert(&mut tx, &new_id(), &account_id, &data, status, reason, now)
                     .await?;
             let body = serde_json::to_string(&profile)?;
-            if let Some(idem) = &idem {
-                let a = crate::store::requests::IdempotentAnswer {
-                    endpoint: idem.endpoint.into(),
-                    request_body: idem.body.clone(),
-                    status: 201,
-                    body: body.clone(),
-                };
-                crate::store::requests::save_idempotent(&mut tx, &account_id, &idem.key, &a, now)
-                    .await?;
-            }
+            orders::remember_created(&mut tx, &account_id, idem.as_ref(), &body, now).await?;
             tx.commit().await?;
             Ok(Answer {
                 status: axum::http::StatusCode::CREATED,
