@@ -4,6 +4,7 @@
 //! serves the API and runs the background workers until shutdown.
 
 pub mod api;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod domain;
@@ -38,18 +39,27 @@ pub struct AppState {
     pub fulfil_lock: Arc<Mutex<()>>,
     /// Woken after a status event is committed, so the delivery worker sends it at once.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The queue of the group-commit create writers ([`orders::spawn_create_writers`]).
+    pub creates: tokio::sync::mpsc::Sender<orders::CreateJob>,
+    /// API keys and order rules read by nearly every call ([`cache`]).
+    pub caches: Arc<cache::Caches>,
 }
 
 impl AppState {
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let db = Db::connect(&config).await?;
         db.migrate().await?;
+        let metrics = metrics::Metrics::install();
+        let outbox_wake = Arc::new(tokio::sync::Notify::new());
+        let creates = orders::spawn_create_writers(&db, &metrics, &outbox_wake);
         Ok(AppState {
             db,
             config: Arc::new(config),
-            metrics: metrics::Metrics::install(),
+            metrics,
             fulfil_lock: Arc::new(Mutex::new(())),
-            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            outbox_wake,
+            creates,
+            caches: Arc::new(cache::Caches::new()),
         })
     }
 }

@@ -26,7 +26,9 @@ const BODY_CAP: usize = 1024;
 
 enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// With a gate: files created in one folder by many threads at once make the kernel spin
+    /// on the folder's lock (most of the CPU under load, measured with perf), so two at a time.
+    Files(AsyncFileTransport<Tokio1Executor>, tokio::sync::Semaphore),
 }
 
 /// Senders shared by the delivery workers.
@@ -81,7 +83,10 @@ impl Notifier {
             ),
             None => {
                 std::fs::create_dir_all(&config.mail_dir)?;
-                Mailer::Files(AsyncFileTransport::<Tokio1Executor>::new(&config.mail_dir))
+                Mailer::Files(
+                    AsyncFileTransport::<Tokio1Executor>::new(&config.mail_dir),
+                    tokio::sync::Semaphore::new(2),
+                )
             }
         };
         Ok(Notifier {
@@ -227,11 +232,13 @@ impl Notifier {
                 .await
                 .map(|_| ())
                 .map_err(|e| error_chain(&e)),
-            Mailer::Files(t) => t
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| error_chain(&e)),
+            Mailer::Files(t, gate) => {
+                let _turn = gate.acquire().await;
+                t.send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| error_chain(&e))
+            }
         };
         match sent {
             Ok(()) => Outcome::Delivered,

@@ -3,16 +3,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions};
-use crate::store::inventory::{self, Criteria};
+use crate::store::inventory::{self, Claimed, Criteria};
 use crate::store::requests::{self, IdempotentAnswer, RequestRow};
-use crate::store::{Tx, is_unique_violation, profiles};
+use crate::store::{Db, Dialect, Tx, is_unique_violation, profiles};
 
 /// A create request whose field shapes are valid (check 1 of API.md §4.1 passed).
 #[derive(Debug, Clone)]
@@ -241,7 +243,7 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
         }
     }
     // 5. Restrictions.
-    let restrictions = inventory::restrictions(&state.db, &country, kind).await?;
+    let (restrictions, reqs) = rules(state, &country, kind).await?;
     if input.quantity < restrictions.min_quantity || input.quantity > restrictions.max_quantity {
         return Err(ApiError::bad_request(
             "QUANTITY_NOT_ALLOWED",
@@ -267,7 +269,6 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
         ));
     }
     // 6. Requirements.
-    let reqs = inventory::requirements(&state.db, &country, kind).await?;
     if reqs.iter().any(|r| r.code == "ADDRESS_IN_PREFIX_REGION") {
         let Some(area) = &input.area_code else {
             return Err(ApiError::bad_request(
@@ -300,6 +301,20 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
     })
 }
 
+/// The restrictions and requirements of a country and type, from the cache when fresh.
+async fn rules(state: &AppState, country: &str, kind: &str) -> ApiResult<crate::cache::Rules> {
+    let key = (country.to_string(), kind.to_string());
+    if let Some(rules) = state.caches.rules.get(&key) {
+        return Ok(rules);
+    }
+    let rules = (
+        inventory::restrictions(&state.db, country, kind).await?,
+        inventory::requirements(&state.db, country, kind).await?,
+    );
+    state.caches.rules.put(key, rules.clone());
+    Ok(rules)
+}
+
 /// Units free now for these criteria: single numbers, or whole aligned blocks of `range_size`.
 /// The same stock query as the claim uses.
 pub async fn available_units(
@@ -310,9 +325,9 @@ pub async fn available_units(
     Ok(inventory::count_units(&state.db, c, range_size).await?)
 }
 
-/// Creates a number request (API.md §4.1): the checks of [`plan`], then one transaction that
-/// claims stock, stores the request, its ranges, its first status event and the event's outbox
-/// rows.
+/// Creates a number request (API.md §4.1): the checks of [`plan`], then the group-commit writer
+/// (see [`spawn_create_writers`]) claims stock and stores the request, its ranges, its first
+/// status event and the event's outbox rows in one transaction, and answers after the commit.
 pub async fn create(
     state: &AppState,
     account_id: &str,
@@ -324,79 +339,242 @@ pub async fn create(
     {
         return Ok(answer);
     }
-    let Plan {
-        criteria,
-        restrictions,
-        emails,
-    } = plan(state, account_id, &input).await?;
-    let requires_review = restrictions.requires_review;
-    retrying(|| {
-        let (input, idem, emails, criteria) = (
-            input.clone(),
-            idem.clone(),
-            emails.clone(),
-            criteria.clone(),
-        );
-        async move {
-            let mut tx = state.db.begin().await?;
-            let now = now_ms();
-            if let Some(answer) = replay_in_tx(&mut tx, account_id, idem.as_ref(), now).await? {
-                return Ok(answer);
-            }
-            let mut req = NumberRequest {
-                id: new_id(),
-                account_id: account_id.into(),
-                company_profile_id: input.company_profile_id.clone(),
-                country_code: criteria.country_code.clone(),
-                phone_number_type: input.phone_number_type.as_str().into(),
-                quantity: input.quantity,
-                range_size: input.range_size,
-                area_code: input.area_code.clone(),
-                city: input.city.clone(),
-                region: input.region.clone(),
-                comment: input.comment.clone(),
-                callback_url: input.callback_url.as_ref().map(|u| u.to_string()),
-                status: RequestStatus::Pending.name().into(),
-                status_id: RequestStatus::Pending.id(),
-                reason: if requires_review {
-                    REASON_WAIT_REVIEW
-                } else {
-                    REASON_WAIT_STOCK
+    let plan = plan(state, account_id, &input).await?;
+    let (reply, answer) = oneshot::channel();
+    let job = CreateJob {
+        work: CreateWork {
+            account_id: account_id.into(),
+            input,
+            idem,
+            plan,
+        },
+        reply,
+    };
+    state
+        .creates
+        .send(job)
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    answer.await.map_err(|_| ApiError::unavailable())?
+}
+
+/// A create that passed its checks.
+#[derive(Debug, Clone)]
+struct CreateWork {
+    account_id: String,
+    input: CreateInput,
+    idem: Option<Idempotency>,
+    plan: Plan,
+}
+
+/// A create waiting for a writer, with the channel its answer goes back on.
+pub struct CreateJob {
+    work: CreateWork,
+    reply: oneshot::Sender<ApiResult<Answer>>,
+}
+
+/// Creates waiting to be written: at most this many share a transaction.
+const MAX_BATCH: usize = 128;
+
+/// Starts the group-commit writers and returns the queue they read. Each writer takes every
+/// create waiting (up to [`MAX_BATCH`]), runs them in one transaction with one claim statement
+/// per set of criteria and one multi-row insert per table, commits, and only then answers each
+/// caller. If the shared transaction fails, each create of the batch is run again on its own, so
+/// one bad create (a reused idempotency key, say) cannot fail the others. SQLite has one writer
+/// (it has one write lock anyway); PostgreSQL several, whose batches overlap.
+pub fn spawn_create_writers(
+    db: &Db,
+    metrics: &crate::metrics::Metrics,
+    wake: &Arc<Notify>,
+) -> mpsc::Sender<CreateJob> {
+    let (tx, rx) = mpsc::channel::<CreateJob>(4 * MAX_BATCH);
+    let rx = Arc::new(Mutex::new(rx));
+    let writers = match db.dialect {
+        Dialect::Sqlite => 1,
+        Dialect::Postgres => 4,
+    };
+    for _ in 0..writers {
+        let (db, metrics, wake, rx) = (db.clone(), metrics.clone(), wake.clone(), rx.clone());
+        tokio::spawn(async move {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            loop {
+                if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                    return;
                 }
-                .into(),
-                created_on: crate::domain::format_ms(now),
-                updated_on: crate::domain::format_ms(now),
-                ranges: requests::empty_ranges(input.quantity, input.range_size),
-            };
-            let claimed = if requires_review {
-                None
-            } else {
-                claim_all(&mut tx, state, &criteria, req.range_size, req.quantity).await?
-            };
-            if claimed.is_some() {
-                req.status = RequestStatus::Completed.name().into();
-                req.status_id = RequestStatus::Completed.id();
-                req.reason = REASON_ASSIGNED.into();
+                let (works, replies): (Vec<_>, Vec<_>) =
+                    jobs.drain(..).map(|j| (j.work, j.reply)).unzip();
+                let answers = match create_batch(&db, &works, &metrics).await {
+                    Ok(answers) => answers.into_iter().map(Ok).collect(),
+                    Err(_) => {
+                        let mut one_by_one = Vec::with_capacity(works.len());
+                        for w in &works {
+                            let answer =
+                                retrying(|| create_batch(&db, std::slice::from_ref(w), &metrics))
+                                    .await
+                                    .map(|mut a| a.remove(0));
+                            one_by_one.push(answer);
+                        }
+                        one_by_one
+                    }
+                };
+                wake.notify_waiters();
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer); // the caller may have gone away
+                }
             }
-            requests::insert(&mut tx, &req, requires_review, now).await?;
-            if let Some(claimed) = claimed {
-                req.ranges =
-                    requests::assign(&mut tx, &req, &claimed, unit(req.range_size), now).await?;
-            }
-            requests::record_event(&mut tx, &req, &emails, now).await?;
-            let body = serde_json::to_string(&req)?;
-            remember_created(&mut tx, account_id, idem.as_ref(), &body, now).await?;
-            tx.commit().await?;
-            state.outbox_wake.notify_waiters();
-            state.metrics.request_created(req.status_id);
-            Ok(Answer {
-                status: StatusCode::CREATED,
-                body,
-                id: req.id,
-            })
+        });
+    }
+    tx
+}
+
+/// One transaction for a batch of creates; answers in the order given.
+async fn create_batch(
+    db: &Db,
+    works: &[CreateWork],
+    metrics: &crate::metrics::Metrics,
+) -> Result<Vec<Answer>, TxError> {
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    let mut answers: Vec<Option<Answer>> = works.iter().map(|_| None).collect();
+    // (index into works, the request as it will be stored)
+    let mut reqs: Vec<(usize, NumberRequest)> = Vec::with_capacity(works.len());
+    for (i, w) in works.iter().enumerate() {
+        if let Some(answer) = replay_in_tx(&mut tx, &w.account_id, w.idem.as_ref(), now).await? {
+            answers[i] = Some(answer);
+            continue;
         }
-    })
-    .await
+        reqs.push((i, new_request(w, now)));
+    }
+    // Claims: blocks per request (all or nothing, under a savepoint); single numbers with one
+    // statement per set of criteria, handed out in arrival order. A request the claim cannot
+    // fully serve stays Pending and what was claimed for nobody goes straight back.
+    let mut claims: Vec<Option<Vec<Claimed>>> = reqs.iter().map(|_| None).collect();
+    let mut groups: Vec<(&Criteria, Vec<usize>)> = Vec::new();
+    for (k, (i, req)) in reqs.iter().enumerate() {
+        let w = &works[*i];
+        if w.plan.restrictions.requires_review {
+            continue;
+        }
+        if req.range_size.is_some() {
+            claims[k] =
+                claim_all(&mut tx, db, &w.plan.criteria, req.range_size, req.quantity).await?;
+        } else if let Some(g) = groups.iter_mut().find(|g| *g.0 == w.plan.criteria) {
+            g.1.push(k);
+        } else {
+            groups.push((&w.plan.criteria, vec![k]));
+        }
+    }
+    let mut taken: Vec<i64> = Vec::new();
+    for (c, members) in groups {
+        let total: i64 = members.iter().map(|&k| reqs[k].1.quantity).sum();
+        let mut got = inventory::claim_singles(&mut tx, db, c, total)
+            .await?
+            .into_iter();
+        let mut left = got.len();
+        for k in members {
+            let q = reqs[k].1.quantity as usize;
+            if left >= q {
+                let mine: Vec<Claimed> = got.by_ref().take(q).collect();
+                taken.extend(mine.iter().map(|n| n.num));
+                claims[k] = Some(mine);
+                left -= q;
+            }
+        }
+        let unused: Vec<i64> = got.map(|n| n.num).collect();
+        inventory::unclaim(&mut tx, &unused).await?;
+    }
+    inventory::break_blocks(&mut tx, &taken).await?;
+    for (k, (_, req)) in reqs.iter_mut().enumerate() {
+        if claims[k].is_some() {
+            req.status = RequestStatus::Completed.name().into();
+            req.status_id = RequestStatus::Completed.id();
+            req.reason = REASON_ASSIGNED.into();
+        }
+    }
+    let rows: Vec<(&NumberRequest, bool)> = reqs
+        .iter()
+        .map(|(i, r)| (r, works[*i].plan.restrictions.requires_review))
+        .collect();
+    requests::insert(&mut tx, &rows, now).await?;
+    let (granted, grant_list): (Vec<usize>, Vec<requests::Grant>) = reqs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (_, req))| {
+            claims[k].as_ref().map(|claimed| {
+                let grant = requests::Grant {
+                    request: req,
+                    claimed,
+                    unit: unit(req.range_size),
+                };
+                (k, grant)
+            })
+        })
+        .unzip();
+    let ranges = requests::assign(&mut tx, &grant_list, now).await?;
+    for (k, r) in granted.into_iter().zip(ranges) {
+        reqs[k].1.ranges = r;
+    }
+    let bodies = reqs
+        .iter()
+        .map(|(_, r)| serde_json::to_string(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<requests::EventOf> = reqs
+        .iter()
+        .zip(&bodies)
+        .map(|((i, r), body)| requests::EventOf {
+            request: r,
+            emails: &works[*i].plan.emails,
+            payload: Some(body),
+        })
+        .collect();
+    requests::record_events(&mut tx, &events, now).await?;
+    for ((i, _), body) in reqs.iter().zip(&bodies) {
+        let w = &works[*i];
+        remember_created(&mut tx, &w.account_id, w.idem.as_ref(), body, now).await?;
+    }
+    tx.commit().await?;
+    for ((i, r), body) in reqs.into_iter().zip(bodies) {
+        metrics.request_created(r.status_id);
+        answers[i] = Some(Answer {
+            status: StatusCode::CREATED,
+            body,
+            id: r.id,
+        });
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("every create answered"))
+        .collect())
+}
+
+/// The request a create stores, Pending until the claim says otherwise.
+fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
+    let input = &w.input;
+    NumberRequest {
+        id: new_id(),
+        account_id: w.account_id.clone(),
+        company_profile_id: input.company_profile_id.clone(),
+        country_code: w.plan.criteria.country_code.clone(),
+        phone_number_type: input.phone_number_type.as_str().into(),
+        quantity: input.quantity,
+        range_size: input.range_size,
+        area_code: input.area_code.clone(),
+        city: input.city.clone(),
+        region: input.region.clone(),
+        comment: input.comment.clone(),
+        callback_url: input.callback_url.as_ref().map(|u| u.to_string()),
+        status: RequestStatus::Pending.name().into(),
+        status_id: RequestStatus::Pending.id(),
+        reason: if w.plan.restrictions.requires_review {
+            REASON_WAIT_REVIEW
+        } else {
+            REASON_WAIT_STOCK
+        }
+        .into(),
+        created_on: crate::domain::format_ms(now),
+        updated_on: crate::domain::format_ms(now),
+        ranges: requests::empty_ranges(input.quantity, input.range_size),
+    }
 }
 
 fn unit(range_size: Option<i64>) -> usize {
@@ -407,14 +585,14 @@ fn unit(range_size: Option<i64>) -> usize {
 /// forgets the whole blocks they were part of. May return fewer: the caller rolls back.
 async fn claim_units(
     tx: &mut Tx,
-    state: &AppState,
+    db: &Db,
     c: &Criteria,
     range_size: Option<i64>,
     quantity: i64,
 ) -> Result<Vec<inventory::Claimed>, sqlx::Error> {
     let claimed = match range_size {
-        None => inventory::claim_singles(tx, &state.db, c, quantity).await?,
-        Some(size) => inventory::claim_blocks(tx, &state.db, c, size, quantity).await?,
+        None => inventory::claim_singles(tx, db, c, quantity).await?,
+        Some(size) => inventory::claim_blocks(tx, db, c, size, quantity).await?,
     };
     if claimed.len() == quantity as usize * unit(range_size) {
         let nums: Vec<i64> = claimed.iter().map(|n| n.num).collect();
@@ -426,13 +604,13 @@ async fn claim_units(
 /// Claims exactly `quantity` units or none: a short claim is rolled back to a savepoint.
 async fn claim_all(
     tx: &mut Tx,
-    state: &AppState,
+    db: &Db,
     c: &Criteria,
     range_size: Option<i64>,
     quantity: i64,
 ) -> Result<Option<Vec<inventory::Claimed>>, sqlx::Error> {
     sqlx::query("SAVEPOINT claim").execute(&mut **tx).await?;
-    let claimed = claim_units(tx, state, c, range_size, quantity).await?;
+    let claimed = claim_units(tx, db, c, range_size, quantity).await?;
     if claimed.len() == quantity as usize * unit(range_size) {
         sqlx::query("RELEASE SAVEPOINT claim")
             .execute(&mut **tx)
@@ -457,7 +635,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
         let mut req = row.request.clone();
         let claimed = claim_units(
             &mut tx,
-            state,
+            &state.db,
             &criteria_of(&req),
             req.range_size,
             req.quantity,
@@ -481,13 +659,23 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
             tx.rollback().await?; // cancelled or completed meanwhile
             return Ok(false);
         }
-        req.ranges = requests::assign(&mut tx, &req, &claimed, unit(req.range_size), now).await?;
+        let grant = requests::Grant {
+            request: &req,
+            claimed: &claimed,
+            unit: unit(req.range_size),
+        };
+        req.ranges = requests::assign(&mut tx, &[grant], now).await?.remove(0);
         req.status = RequestStatus::Completed.name().into();
         req.status_id = RequestStatus::Completed.id();
         req.reason = REASON_ASSIGNED.into();
         req.updated_on = crate::domain::format_ms(now);
         let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
-        requests::record_event(&mut tx, &req, &emails, now).await?;
+        let event = requests::EventOf {
+            request: &req,
+            emails: &emails,
+            payload: None,
+        };
+        requests::record_events(&mut tx, &[event], now).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         Ok(true)
@@ -571,7 +759,12 @@ async fn transition(
         req.reason = reason.into();
         req.updated_on = crate::domain::format_ms(now);
         let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
-        requests::record_event(&mut tx, &req, &emails, now).await?;
+        let event = requests::EventOf {
+            request: &req,
+            emails: &emails,
+            payload: None,
+        };
+        requests::record_events(&mut tx, &[event], now).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         Ok(req)

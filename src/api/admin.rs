@@ -137,6 +137,7 @@ async fn revoke_key(
     let acc = known_account(&state, &id).await?;
     let key_id = path_id(&key_id)?;
     if accounts::revoke_api_key(&state.db, &acc.id, &key_id).await? {
+        state.caches.api_keys.clear();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found())
@@ -361,6 +362,7 @@ async fn put_restrictions(
         return Err(ApiError::validation(errors));
     }
     inventory::put_restrictions(&state.db, &r).await?;
+    state.caches.rules.clear();
     Ok(axum::Json(r))
 }
 
@@ -496,6 +498,7 @@ async fn put_requirements(
         return Err(ApiError::validation(errors));
     }
     inventory::put_requirements(&state.db, &country, &kind, &out).await?;
+    state.caches.rules.clear();
     Ok(axum::Json(out))
 }
 

@@ -39,9 +39,17 @@ impl FromRequestParts<AppState> for Customer {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
-        let account = accounts::account_for_key(&state.db, key)
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let hash = accounts::hash_key(key);
+        let account = match state.caches.api_keys.get(&hash) {
+            Some(account) => account,
+            None => {
+                let account = accounts::account_for_key(&state.db, key)
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
+                state.caches.api_keys.put(hash, account.clone());
+                account
+            }
+        };
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::forbidden())?;

@@ -94,6 +94,27 @@ pub async fn break_blocks(conn: &mut sqlx::AnyConnection, nums: &[i64]) -> Resul
     Ok(())
 }
 
+/// Returns numbers claimed earlier in this transaction to stock (a batch claim that took more
+/// than it could hand out). Their whole blocks were not broken, so nothing else changes.
+pub async fn unclaim(conn: &mut sqlx::AnyConnection, nums: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in nums.chunks(500) {
+        // Integers from our own claim, not input: safe to write into the statement.
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!(
+            "UPDATE numbers SET status = {} WHERE num IN ({list}) AND status = {}",
+            stock::AVAILABLE,
+            stock::ASSIGNED
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Records, among the blocks containing `nums` (numbers that just became free), those that are
 /// now whole: all numbers free and of one country, type, area code, city and region.
 pub async fn mark_whole_blocks(

@@ -203,36 +203,41 @@ pub async fn list(
     Ok((rows.into_iter().map(|r| r.request).collect(), total))
 }
 
-/// Inserts a new request row as given (status, reason and times included).
+/// Inserts new request rows as given (status, reason and times included), with whether each
+/// needed review.
 pub async fn insert(
     conn: &mut AnyConnection,
-    r: &NumberRequest,
-    requires_review: bool,
+    rows: &[(&NumberRequest, bool)],
     created_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO number_requests ({COLS}) VALUES {}",
-        values_placeholders(&*conn, 1, 17)
-    ))
-    .bind(&r.id)
-    .bind(&r.account_id)
-    .bind(&r.company_profile_id)
-    .bind(&r.country_code)
-    .bind(&r.phone_number_type)
-    .bind(r.quantity)
-    .bind(r.range_size)
-    .bind(&r.area_code)
-    .bind(&r.city)
-    .bind(&r.region)
-    .bind(&r.comment)
-    .bind(&r.callback_url)
-    .bind(requires_review as i64)
-    .bind(r.status_id)
-    .bind(&r.reason)
-    .bind(created_ms)
-    .bind(created_ms)
-    .execute(conn)
-    .await?;
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO number_requests ({COLS}) VALUES {}",
+            values_placeholders(&*conn, chunk.len(), 17)
+        );
+        let mut q = sqlx::query(&sql);
+        for (r, requires_review) in chunk {
+            q = q
+                .bind(&r.id)
+                .bind(&r.account_id)
+                .bind(&r.company_profile_id)
+                .bind(&r.country_code)
+                .bind(&r.phone_number_type)
+                .bind(r.quantity)
+                .bind(r.range_size)
+                .bind(&r.area_code)
+                .bind(&r.city)
+                .bind(&r.region)
+                .bind(&r.comment)
+                .bind(&r.callback_url)
+                .bind(*requires_review as i64)
+                .bind(r.status_id)
+                .bind(&r.reason)
+                .bind(created_ms)
+                .bind(created_ms);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -262,29 +267,37 @@ pub async fn set_status(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the claimed numbers as ranges of the request (one unit per `unit` numbers) and as live
-/// assignments. Returns the ranges in order.
+/// Hands each request its claimed numbers: one `request_ranges` row per unit of `unit` numbers
+/// and one `assigned_numbers` row per number, for all requests in a few statements. Returns the
+/// ranges of each request, in the order given.
 pub async fn assign(
     conn: &mut AnyConnection,
-    req: &NumberRequest,
-    claimed: &[Claimed],
-    unit: usize,
+    grants: &[Grant<'_>],
     now: i64,
-) -> Result<Vec<NumberRange>, sqlx::Error> {
-    let mut ranges = Vec::with_capacity(claimed.len() / unit.max(1));
-    let mut range_rows: Vec<(String, &Claimed, &Claimed)> = Vec::new();
-    for block in claimed.chunks(unit.max(1)) {
-        let (first, last) = (&block[0], &block[block.len() - 1]);
-        let id = new_id();
-        ranges.push(NumberRange {
-            id: Some(id.clone()),
-            start: Some(first.phone_number.clone()),
-            end: Some(last.phone_number.clone()),
-            size: block.len() as i64,
-            valid_from: Some(format_ms(now)),
-            valid_to: None,
-        });
-        range_rows.push((id, first, last));
+) -> Result<Vec<Vec<NumberRange>>, sqlx::Error> {
+    let mut all_ranges = Vec::with_capacity(grants.len());
+    let mut range_rows: Vec<(String, &str, &Claimed, &Claimed, i64)> = Vec::new();
+    let mut assigned: Vec<(usize, &Grant, &Claimed)> = Vec::new();
+    for g in grants {
+        let unit = g.unit.max(1);
+        let mut ranges = Vec::with_capacity(g.claimed.len() / unit);
+        for block in g.claimed.chunks(unit) {
+            let (first, last) = (&block[0], &block[block.len() - 1]);
+            let id = new_id();
+            ranges.push(NumberRange {
+                id: Some(id.clone()),
+                start: Some(first.phone_number.clone()),
+                end: Some(last.phone_number.clone()),
+                size: block.len() as i64,
+                valid_from: Some(format_ms(now)),
+                valid_to: None,
+            });
+            for c in block {
+                assigned.push((range_rows.len(), g, c));
+            }
+            range_rows.push((id, &g.request.id, first, last, unit as i64));
+        }
+        all_ranges.push(ranges);
     }
     for chunk in range_rows.chunks(1000) {
         let sql = format!(
@@ -292,20 +305,16 @@ pub async fn assign(
             values_placeholders(&*conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
-        for (id, first, last) in chunk {
+        for (id, request_id, first, last, size) in chunk {
             q = q
                 .bind(id)
-                .bind(&req.id)
+                .bind(*request_id)
                 .bind(&first.phone_number)
                 .bind(&last.phone_number)
-                .bind(unit as i64)
+                .bind(*size)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
-    }
-    let mut assigned = Vec::with_capacity(claimed.len());
-    for (i, c) in claimed.iter().enumerate() {
-        assigned.push((range_rows[i / unit.max(1)].0.as_str(), c));
     }
     for chunk in assigned.chunks(1000) {
         let sql = format!(
@@ -313,70 +322,102 @@ pub async fn assign(
             values_placeholders(&*conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
-        for (range_id, c) in chunk {
+        for (range, g, c) in chunk {
             q = q
                 .bind(new_id())
                 .bind(&c.phone_number)
-                .bind(*range_id)
-                .bind(&req.id)
-                .bind(&req.account_id)
-                .bind(&req.company_profile_id)
+                .bind(&range_rows[*range].0)
+                .bind(&g.request.id)
+                .bind(&g.request.account_id)
+                .bind(&g.request.company_profile_id)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(ranges)
+    Ok(all_ranges)
 }
 
-/// Writes the status event for the state `req` is in now, with its payload (the request as GET
-/// shows it) and one outbox row per target: the callback URL and each e-mail address.
-pub async fn record_event(
+/// Numbers claimed for one request, in units of `unit` contiguous numbers.
+pub struct Grant<'a> {
+    pub request: &'a NumberRequest,
+    pub claimed: &'a [Claimed],
+    pub unit: usize,
+}
+
+/// Writes the status event for the state each request is in now, with its payload (the request
+/// as GET shows it) and one outbox row per target: the callback URL and each e-mail address.
+/// `payload` is the request's JSON when the caller has it already. Returns the event ids.
+pub async fn record_events(
     conn: &mut AnyConnection,
-    req: &NumberRequest,
-    emails: &[String],
+    events: &[EventOf<'_>],
     now: i64,
-) -> anyhow::Result<String> {
-    let event_id = new_id();
-    sqlx::query(
-        "INSERT INTO status_events (id, number_request_id, account_id, status_id, reason, occurred_ms, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&event_id)
-    .bind(&req.id)
-    .bind(&req.account_id)
-    .bind(req.status_id)
-    .bind(&req.reason)
-    .bind(now)
-    .bind(serde_json::to_string(req)?)
-    .execute(&mut *conn)
-    .await?;
-    let mut targets: Vec<(&str, &str)> = Vec::new();
-    if let Some(url) = &req.callback_url {
-        targets.push(("callback", url));
-    }
-    for e in emails {
-        targets.push(("email", e));
-    }
-    if !targets.is_empty() {
+) -> anyhow::Result<Vec<String>> {
+    let ids: Vec<String> = events.iter().map(|_| new_id()).collect();
+    let payloads = events
+        .iter()
+        .map(|e| match e.payload {
+            Some(p) => Ok(std::borrow::Cow::Borrowed(p)),
+            None => serde_json::to_string(e.request).map(std::borrow::Cow::Owned),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<usize> = (0..events.len()).collect();
+    for chunk in rows.chunks(500) {
         let sql = format!(
-            "INSERT INTO deliveries (id, event_id, number_request_id, account_id, channel, target, state, next_attempt_ms, created_ms) VALUES {}",
-            values_placeholders(&*conn, targets.len(), 9)
+            "INSERT INTO status_events (id, number_request_id, account_id, status_id, reason, occurred_ms, payload) VALUES {}",
+            values_placeholders(&*conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
-        for (channel, target) in targets {
+        for &i in chunk {
+            let r = events[i].request;
+            q = q
+                .bind(&ids[i])
+                .bind(&r.id)
+                .bind(&r.account_id)
+                .bind(r.status_id)
+                .bind(&r.reason)
+                .bind(now)
+                .bind(payloads[i].as_ref());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let mut targets: Vec<(usize, &str, &str)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if let Some(url) = &e.request.callback_url {
+            targets.push((i, "callback", url));
+        }
+        for m in e.emails {
+            targets.push((i, "email", m));
+        }
+    }
+    for chunk in targets.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO deliveries (id, event_id, number_request_id, account_id, channel, target, state, next_attempt_ms, created_ms) VALUES {}",
+            values_placeholders(&*conn, chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, channel, target) in chunk {
+            let r = events[*i].request;
             q = q
                 .bind(new_id())
-                .bind(&event_id)
-                .bind(&req.id)
-                .bind(&req.account_id)
-                .bind(channel)
-                .bind(target)
+                .bind(&ids[*i])
+                .bind(&r.id)
+                .bind(&r.account_id)
+                .bind(*channel)
+                .bind(*target)
                 .bind("pending")
                 .bind(now)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(event_id)
+    Ok(ids)
+}
+
+/// A status event to record: the request as it is now, who hears of it, and its JSON if known.
+pub struct EventOf<'a> {
+    pub request: &'a NumberRequest,
+    pub emails: &'a [String],
+    pub payload: Option<&'a str>,
 }
 
 /// The request's status events, oldest first, with their deliveries.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod bench_driver;
 mod catalog;
 mod cli;
 mod concurrency;
