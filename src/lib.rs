@@ -43,6 +43,8 @@ pub struct AppState {
     pub creates: tokio::sync::mpsc::Sender<orders::CreateJob>,
     /// API keys and order rules read by nearly every call ([`cache`]).
     pub caches: Arc<cache::Caches>,
+    /// Requests per second per API key (`NUMBERDESK_RATE_LIMIT`, burst twice that); None when 0.
+    pub rate_limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
 }
 
 impl AppState {
@@ -54,12 +56,17 @@ impl AppState {
         let creates = orders::spawn_create_writers(&db, &metrics, &outbox_wake);
         Ok(AppState {
             db,
-            config: Arc::new(config),
             metrics,
             fulfil_lock: Arc::new(Mutex::new(())),
             outbox_wake,
             creates,
             caches: Arc::new(cache::Caches::new()),
+            rate_limiter: std::num::NonZeroU32::new(config.rate_limit).map(|rate| {
+                let burst = rate.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
+                let quota = governor::Quota::per_second(rate).allow_burst(burst);
+                Arc::new(governor::RateLimiter::keyed(quota))
+            }),
+            config: Arc::new(config),
         })
     }
 }

@@ -46,10 +46,24 @@ impl FromRequestParts<AppState> for Customer {
                 let account = accounts::account_for_key(&state.db, key)
                     .await?
                     .ok_or_else(ApiError::unauthorized)?;
-                state.caches.api_keys.put(hash, account.clone());
+                state.caches.api_keys.put(hash.clone(), account.clone());
                 account
             }
         };
+        if let Some(limiter) = &state.rate_limiter
+            && let Err(not_until) = limiter.check_key(&hash)
+        {
+            use governor::clock::{Clock, DefaultClock};
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ApiError {
+                retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMITED",
+                    "Too many requests for this API key; retry after the number of seconds in Retry-After.",
+                )
+            });
+        }
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::forbidden())?;

@@ -272,3 +272,71 @@ async fn a_second_account_can_neither_read_nor_change_the_first_ones_data() {
     assert_eq!(total, 2);
     assert_eq!(numbers.len(), 2);
 }
+
+/// API.md §1: the rate limit counts per valid API key, after authentication; over it, 429
+/// `RATE_LIMITED` with `Retry-After` in whole seconds. Unknown keys get 401 and are not counted,
+/// and another key of the same account has its own allowance.
+#[tokio::test]
+async fn rate_limit_is_per_valid_key_with_retry_after() {
+    let app = spawn_app_with(|c| c.rate_limit = 2).await; // 2/s, burst 4
+    let acct = app.create_account("limited").await;
+    let list = format!("{}/numberrequests", app.nr(&acct.id));
+    for _ in 0..20 {
+        let res = app
+            .client
+            .get(&list)
+            .header("X-CM-PRODUCTTOKEN", "not-a-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..10 {
+        let res = app.get(&acct, &list).await;
+        statuses.push(res.status());
+        if res.status() == StatusCode::TOO_MANY_REQUESTS && limited.is_none() {
+            let retry: u64 = header(&res, "retry-after").parse().expect("whole seconds");
+            assert!((1..=2).contains(&retry), "Retry-After {retry}");
+            limited = Some(res.json::<Value>().await.unwrap());
+        }
+    }
+    // The burst (4) passes; then the key is over its limit. Unknown keys used none of it.
+    assert!(
+        statuses[..4].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let body = limited.expect("the key went over its limit");
+    assert_eq!(body["messageCode"], "RATE_LIMITED");
+    assert_eq!(body["errors"], json!([]));
+
+    let res = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/accounts/{}/apikeys", acct.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    let second = res.json::<Value>().await.unwrap();
+    let res = app
+        .client
+        .get(&list)
+        .header("X-CM-PRODUCTTOKEN", s(&second["apiKey"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the second key has its own allowance"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.get(&acct, &list).await.status(),
+        StatusCode::OK,
+        "allowance refills"
+    );
+}
