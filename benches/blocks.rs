@@ -2,7 +2,7 @@
 //! most aligned blocks broken, then times number requests for one block of 10, 100 and 1,000
 //! through the same service function the API calls (no HTTP), and prints p50/p99.
 //!
-//! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200`).
+//! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000`).
 
 mod common;
 use common::arg;
@@ -93,7 +93,11 @@ async fn main() -> anyhow::Result<()> {
         total as f64 / took.as_secs_f64()
     );
 
-    for size in [10i64, 100, 1000] {
+    let only = arg("--only", 0) as i64; // one block size, e.g. `--only 1000`
+    for size in [10i64, 100, 1000]
+        .into_iter()
+        .filter(|s| only == 0 || *s == only)
+    {
         let c = inventory::Criteria {
             country_code: "NL".into(),
             phone_number_type: "LOCAL".into(),

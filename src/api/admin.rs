@@ -368,7 +368,7 @@ async fn put_restrictions(
 
 /// Every account's number requests, newest first.
 #[utoipa::path(get, path = "/admin/v1/numberrequests", tag = "Operator",
-    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query), ("status" = Option<String>, Query), ("accountId" = Option<String>, Query)),
+    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query), ("status" = Option<String>, Query), ("accountId" = Option<String>, Query), ("after" = Option<String>, Query, description = "Keyset pagination: only requests older than this id")),
     responses((status = 200, body = [NumberRequest]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn list_all_requests(

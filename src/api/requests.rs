@@ -245,7 +245,8 @@ async fn create_request(
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests", tag = "Number requests",
     params(("accountGuid" = String, Path),
         ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query, description = "1..100, default 25"),
-        ("status" = Option<String>, Query, description = "Status name or id"), ("companyProfileId" = Option<String>, Query)),
+        ("status" = Option<String>, Query, description = "Status name or id"), ("companyProfileId" = Option<String>, Query),
+        ("after" = Option<String>, Query, description = "Keyset pagination (numberdesk extension): only requests older than this request id, i.e. the page after the one that ended with it; `skip` counts from there. The total header stays the total of the whole list.")),
     responses((status = 200, description = "Page of requests; headers x-cm-pagination-skip/take/total", body = [NumberRequest]),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -287,6 +288,15 @@ pub fn request_filter(
         match parse_uuid(p) {
             Some(id) => f.company_profile_id = Some(id),
             None => errors.push(FieldError::new("companyProfileId", "must be a UUID")),
+        }
+    }
+    if let Some(a) = q.get("after") {
+        match parse_uuid(a) {
+            Some(id) => f.after = Some(id),
+            None => errors.push(FieldError::new(
+                "after",
+                "must be the id of a request (the last one of the previous page)",
+            )),
         }
     }
     f

@@ -63,9 +63,13 @@ struct Args {
     /// Requests to create during set-up (get and list read them).
     #[arg(long, default_value_t = 1_000)]
     seed_requests: usize,
-    /// `skip` of the list scenario.
-    #[arg(long, default_value_t = 0)]
-    skip: u64,
+    /// `skip` of the list scenario; several (`0,900000`) measure one after the other on the
+    /// same world.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    skip: Vec<u64>,
+    /// Also measure each `skip` S > 0 by keyset: `after=<id of item S-1>` (the same page).
+    #[arg(long)]
+    keyset: bool,
     /// `take` of the list scenario.
     #[arg(long, default_value_t = 25)]
     take: u64,
@@ -108,8 +112,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let report = if args.scenario == Scenario::DbCreate {
-        db_create(&args).await?
+    let reports = if args.scenario == Scenario::DbCreate {
+        vec![db_create(&args).await?]
     } else {
         let tmp = tempfile::tempdir()?;
         let mut servers = Servers::default();
@@ -121,7 +125,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         servers.stop();
         result?
     };
-    report.print(&args);
+    for r in reports {
+        r.print(&args);
+    }
     Ok(())
 }
 
@@ -582,7 +588,7 @@ async fn http_run(
     args: &Args,
     targets: &[SocketAddr],
     servers: &Servers,
-) -> anyhow::Result<Report> {
+) -> anyhow::Result<Vec<Report>> {
     let receiver = if args.scenario == Scenario::Callbacks {
         Some(Receiver::start().await?)
     } else {
@@ -595,20 +601,69 @@ async fn http_run(
             "get needs --seed-requests > 0"
         );
     }
+    let mut pages: Vec<(u64, bool)> = Vec::new();
+    match args.scenario {
+        Scenario::List => {
+            pages.extend(args.skip.iter().map(|&s| (s, false)));
+            if args.keyset {
+                pages.extend(args.skip.iter().filter(|&&s| s > 0).map(|&s| (s, true)));
+            }
+        }
+        _ => pages.push((args.skip.first().copied().unwrap_or(0), false)),
+    }
+    let mut reports = Vec::new();
+    for (skip, keyset) in pages {
+        let mut report = measure(args, targets, servers, &world, skip, keyset).await?;
+        if let Some(r) = &receiver {
+            report.callbacks = Some(r.drain(report.requests, report.started).await);
+        }
+        if args.scenario == Scenario::List {
+            report.skip = Some(skip);
+            report.keyset = keyset;
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// One measured window of the scenario on the world built by `setup`.
+async fn measure(
+    args: &Args,
+    targets: &[SocketAddr],
+    servers: &Servers,
+    world: &World,
+    skip: u64,
+    keyset: bool,
+) -> anyhow::Result<Report> {
     let rss = RssSampler::start(servers.pids());
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.duration);
     let start = Instant::now();
     let (from, until) = (start + warmup, start + warmup + window);
     let stop = Arc::new(AtomicBool::new(false));
+    let list_query = match (keyset, skip) {
+        (true, s) if s > 0 => {
+            let mut c = Conn::open(targets[0]).await?;
+            let path = world.nr(&format!("/numberrequests?skip={}&take=1", s - 1));
+            let (_, bytes) = c
+                .call(
+                    Method::GET,
+                    &path,
+                    None,
+                    &[("x-cm-producttoken", &world.api_key)],
+                )
+                .await?;
+            let page: Value = serde_json::from_slice(&bytes)?;
+            let id = page[0]["id"].as_str().context("no item at skip - 1")?;
+            format!("after={id}")
+        }
+        _ => format!("skip={skip}"),
+    };
     let mut tasks = Vec::new();
     for i in 0..args.connections {
         let addr = targets[i % targets.len()];
         let (world, scenario, stop) = (world.clone(), args.scenario, stop.clone());
-        let list_path = world.nr(&format!(
-            "/numberrequests?skip={}&take={}",
-            args.skip, args.take
-        ));
+        let list_path = world.nr(&format!("/numberrequests?{list_query}&take={}", args.take));
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut conn = Conn::open(addr).await?;
@@ -687,9 +742,7 @@ async fn http_run(
     let elapsed = (Instant::now().min(until) - from).as_secs_f64().max(1e-9);
     let (peak_rss_kib, hwm_kib) = rss.stop().await;
     let mut report = Report::new(args, tally, elapsed, peak_rss_kib, hwm_kib);
-    if let Some(r) = receiver {
-        report.callbacks = Some(r.drain(report.requests, start).await);
-    }
+    report.started = start;
     Ok(report)
 }
 
@@ -980,6 +1033,11 @@ struct Report {
     peak_rss_mib: f64,
     hwm_rss_mib: f64,
     callbacks: Option<CallbackFigures>,
+    /// The list scenario's `skip`, and whether it was asked for by keyset.
+    skip: Option<u64>,
+    keyset: bool,
+    #[serde(skip)]
+    started: Instant,
 }
 
 impl Report {
@@ -1016,6 +1074,9 @@ impl Report {
             peak_rss_mib: rss_kib as f64 / 1024.0,
             hwm_rss_mib: hwm_kib as f64 / 1024.0,
             callbacks: None,
+            skip: None,
+            keyset: false,
+            started: Instant::now(),
         }
     }
 
@@ -1025,8 +1086,14 @@ impl Report {
             return;
         }
         println!(
-            "{} · {} connections · {} instance(s) · {:.1} s measured",
-            self.scenario, self.connections, self.instances, self.seconds
+            "{}{} · {} connections · {} instance(s) · {:.1} s measured",
+            self.scenario,
+            self.skip
+                .map(|s| format!(" (skip {s})"))
+                .unwrap_or_default(),
+            self.connections,
+            self.instances,
+            self.seconds
         );
         println!(
             "  {} requests, {:.0} requests/s, {} errors{}",

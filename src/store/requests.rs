@@ -154,6 +154,8 @@ pub struct ListFilter {
     pub account_id: Option<String>,
     pub status: Option<RequestStatus>,
     pub company_profile_id: Option<String>,
+    /// Keyset pagination: only requests older than this id (the last one of the previous page).
+    pub after: Option<String>,
 }
 
 pub async fn list(
@@ -175,21 +177,32 @@ pub async fn list(
     if let Some(s) = f.status {
         conds.push(format!("status_id = {}", s.id()));
     }
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
+    let filter = |conds: &[String]| {
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        }
     };
     let mut conn = db.read().acquire().await?;
-    let count_sql = format!("SELECT COUNT(*) FROM number_requests{filter}");
+    // The total of the whole list (`after` only moves the page): a sum over the counters.
+    let count_sql = format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts{}",
+        filter(&conds)
+    );
     let mut cq = sqlx::query_scalar(&count_sql);
     for p in &params {
         cq = cq.bind(p);
     }
     let total: i64 = cq.fetch_one(&mut *conn).await?;
+    if let Some(after) = &f.after {
+        params.push(after.clone());
+        conds.push(format!("id < ${}", params.len()));
+    }
     // Ids are UUIDv7: their order is creation order, also within one millisecond.
     let sql = format!(
-        "SELECT {COLS} FROM number_requests{filter} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        "SELECT {COLS} FROM number_requests{} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        filter(&conds),
         params.len() + 1,
         params.len() + 2
     );
@@ -238,6 +251,33 @@ pub async fn insert(
         }
         q.execute(&mut *conn).await?;
     }
+    let mut deltas: HashMap<(&str, &str, i64), i64> = HashMap::new();
+    for (r, _) in rows {
+        *deltas
+            .entry((&r.account_id, &r.company_profile_id, r.status_id))
+            .or_default() += 1;
+    }
+    add_counts(conn, &deltas).await
+}
+
+/// Adds to the per-account, profile and status request counters (one statement).
+async fn add_counts(
+    conn: &mut AnyConnection,
+    deltas: &HashMap<(&str, &str, i64), i64>,
+) -> Result<(), sqlx::Error> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO request_counts (account_id, company_profile_id, status_id, n) VALUES {} \
+         ON CONFLICT (account_id, company_profile_id, status_id) DO UPDATE SET n = request_counts.n + excluded.n",
+        values_placeholders(&*conn, deltas.len(), 4)
+    );
+    let mut q = sqlx::query(&sql);
+    for ((account, profile, status), n) in deltas {
+        q = q.bind(*account).bind(*profile).bind(*status).bind(*n);
+    }
+    q.execute(conn).await?;
     Ok(())
 }
 
@@ -250,21 +290,49 @@ pub async fn set_status(
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let from = from
-        .iter()
-        .map(|s| s.id().to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let r = sqlx::query(&format!(
-        "UPDATE number_requests SET status_id = $1, reason = $2, updated_ms = $3 WHERE id = $4 AND status_id IN ({from})"
+    // Read the status under a row lock (PostgreSQL; SQLite's write transaction holds the lock
+    // already), then change it guarded by exactly that status and move the counters.
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let Some(row) = sqlx::query(&format!(
+        "SELECT status_id, account_id, company_profile_id FROM number_requests WHERE id = $1{lock}"
     ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let old: i64 = row.try_get("status_id")?;
+    if !from.iter().any(|s| s.id() == old) {
+        return Ok(false);
+    }
+    let (account, profile): (String, String) = (
+        row.try_get("account_id")?,
+        row.try_get("company_profile_id")?,
+    );
+    let r = sqlx::query(
+        "UPDATE number_requests SET status_id = $1, reason = $2, updated_ms = $3 WHERE id = $4 AND status_id = $5",
+    )
     .bind(to.id())
     .bind(reason)
     .bind(now)
     .bind(id)
-    .execute(conn)
+    .bind(old)
+    .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let deltas = HashMap::from([
+        ((account.as_str(), profile.as_str(), old), -1),
+        ((account.as_str(), profile.as_str(), to.id()), 1),
+    ]);
+    add_counts(conn, &deltas).await?;
+    Ok(true)
 }
 
 /// Hands each request its claimed numbers: one `request_ranges` row per unit of `unit` numbers

@@ -480,6 +480,52 @@ async fn list_is_newest_first_with_pagination_headers() {
     }
 }
 
+/// Keyset pagination (numberdesk extension, documented in the README and OpenAPI): `after` is
+/// the id of the last item of the previous page; the page is the same as with `skip`, and the
+/// total header stays the total of the whole list.
+#[tokio::test]
+async fn list_after_an_id_gives_the_next_page_like_skip() {
+    let (app, acct, profile) = setup().await;
+    for _ in 0..7 {
+        app.create_request(&acct, &request_body(&profile, 1)).await;
+    }
+    let list_url = format!("{}/numberrequests", app.nr(&acct.id));
+    let ids = |list: Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| s(&r["id"]))
+            .collect::<Vec<_>>()
+    };
+    let by_skip = ids(expect_json(
+        app.get(&acct, &format!("{list_url}?skip=3&take=3")).await,
+        StatusCode::OK,
+    )
+    .await);
+    let first = ids(expect_json(
+        app.get(&acct, &format!("{list_url}?take=3")).await,
+        StatusCode::OK,
+    )
+    .await);
+    let res = app
+        .get(&acct, &format!("{list_url}?after={}&take=3", first[2]))
+        .await;
+    assert_eq!(header(&res, "x-cm-pagination-total"), "7");
+    assert_eq!(header(&res, "x-cm-pagination-take"), "3");
+    assert_eq!(ids(expect_json(res, StatusCode::OK).await), by_skip);
+    let last = ids(expect_json(
+        app.get(&acct, &format!("{list_url}?after={}&skip=1", by_skip[2]))
+            .await,
+        StatusCode::OK,
+    )
+    .await);
+    assert_eq!(last.len(), 0, "one item after the 6th, skipped");
+
+    let res = app.get(&acct, &format!("{list_url}?after=nope")).await;
+    let body = expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
+    assert_field(&body, "after");
+}
+
 #[tokio::test]
 async fn default_page_is_25_items() {
     let (app, acct, profile) = setup().await;
