@@ -118,33 +118,53 @@ async fn attach_ranges(
     Ok(())
 }
 
-/// One request with its ranges; `account_id` None is the operator's view.
+/// One request with its ranges, in one query; `account_id` None is the operator's view.
 pub async fn load(
     conn: &mut AnyConnection,
     account_id: Option<&str>,
     id: &str,
 ) -> Result<Option<RequestRow>, sqlx::Error> {
-    let row = match account_id {
-        Some(acc) => {
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM number_requests WHERE id = $1 AND account_id = $2"
-            ))
-            .bind(id)
-            .bind(acc)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
-        None => {
-            sqlx::query(&format!("SELECT {COLS} FROM number_requests WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+    let cols = COLS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols}, g.id AS g_id, g.start_number, g.end_number, g.size, g.valid_from_ms AS g_from, g.valid_to_ms AS g_to \
+         FROM number_requests r LEFT JOIN request_ranges g ON g.number_request_id = r.id \
+         WHERE r.id = $1{} ORDER BY g.start_number",
+        if account_id.is_some() { " AND r.account_id = $2" } else { "" }
+    );
+    let mut q = sqlx::query(&sql).bind(id);
+    if let Some(acc) = account_id {
+        q = q.bind(acc);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
     };
-    let Some(row) = row else { return Ok(None) };
-    let mut rows = [from_row(&row)?];
-    attach_ranges(conn, &mut rows).await?;
-    let [row] = rows;
+    let mut row = from_row(first)?;
+    let mut ranges = Vec::new();
+    if row.status == RequestStatus::Completed {
+        for r in &rows {
+            let Some(range_id) = r.try_get::<Option<String>, _>("g_id")? else {
+                continue;
+            };
+            ranges.push(NumberRange {
+                id: Some(range_id),
+                start: Some(r.try_get("start_number")?),
+                end: Some(r.try_get("end_number")?),
+                size: r.try_get("size")?,
+                valid_from: Some(format_ms(r.try_get("g_from")?)),
+                valid_to: r.try_get::<Option<i64>, _>("g_to")?.map(format_ms),
+            });
+        }
+    }
+    row.request.ranges = if ranges.is_empty() {
+        empty_ranges(row.request.quantity, row.request.range_size)
+    } else {
+        ranges
+    };
     Ok(Some(row))
 }
 
