@@ -39,7 +39,7 @@ pub struct AppState {
     pub fulfil_lock: Arc<Mutex<()>>,
     /// Woken after a status event is committed, so the delivery worker sends it at once.
     pub outbox_wake: Arc<tokio::sync::Notify>,
-    /// The queue of the group-commit create writers ([`orders::spawn_create_writers`]).
+    /// The queue of the group-commit create writer ([`orders::spawn_create_writer`]).
     pub creates: tokio::sync::mpsc::Sender<orders::CreateJob>,
     /// API keys and order rules read by nearly every call ([`cache`]).
     pub caches: Arc<cache::Caches>,
@@ -53,7 +53,7 @@ impl AppState {
         db.migrate().await?;
         let metrics = metrics::Metrics::install();
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
-        let creates = orders::spawn_create_writers(&db, &metrics, &outbox_wake);
+        let creates = orders::spawn_create_writer(&db, &metrics, &outbox_wake);
         Ok(AppState {
             db,
             metrics,

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions};
 use crate::store::inventory::{self, Claimed, Criteria};
 use crate::store::requests::{self, IdempotentAnswer, RequestRow};
-use crate::store::{Db, Dialect, Tx, is_unique_violation, profiles};
+use crate::store::{Db, Tx, is_unique_violation, profiles};
 
 /// A create request whose field shapes are valid (check 1 of API.md §4.1 passed).
 #[derive(Debug, Clone)]
@@ -326,7 +326,7 @@ pub async fn available_units(
 }
 
 /// Creates a number request (API.md §4.1): the checks of [`plan`], then the group-commit writer
-/// (see [`spawn_create_writers`]) claims stock and stores the request, its ranges, its first
+/// (see [`spawn_create_writer`]) claims stock and stores the request, its ranges, its first
 /// status event and the event's outbox rows in one transaction, and answers after the commit.
 pub async fn create(
     state: &AppState,
@@ -376,54 +376,49 @@ pub struct CreateJob {
 /// Creates waiting to be written: at most this many share a transaction.
 const MAX_BATCH: usize = 128;
 
-/// Starts the group-commit writers and returns the queue they read. Each writer takes every
+/// Starts the group-commit writer and returns the queue it reads. It takes every
 /// create waiting (up to [`MAX_BATCH`]), runs them in one transaction with one claim statement
 /// per set of criteria and one multi-row insert per table, commits, and only then answers each
 /// caller. If the shared transaction fails, each create of the batch is run again on its own, so
-/// one bad create (a reused idempotency key, say) cannot fail the others. SQLite has one writer
-/// (it has one write lock anyway); PostgreSQL several, whose batches overlap.
-pub fn spawn_create_writers(
+/// one bad create (a reused idempotency key, say) cannot fail the others. One writer per
+/// process: SQLite has one write lock anyway, and on PostgreSQL four writers were slower than
+/// one (concurrent batches claim neighbouring numbers and wait on each other to delete the same
+/// `whole_blocks` rows; BENCHMARKS.md).
+pub fn spawn_create_writer(
     db: &Db,
     metrics: &crate::metrics::Metrics,
     wake: &Arc<Notify>,
 ) -> mpsc::Sender<CreateJob> {
-    let (tx, rx) = mpsc::channel::<CreateJob>(4 * MAX_BATCH);
-    let rx = Arc::new(Mutex::new(rx));
-    let writers = match db.dialect {
-        Dialect::Sqlite => 1,
-        Dialect::Postgres => 4,
-    };
-    for _ in 0..writers {
-        let (db, metrics, wake, rx) = (db.clone(), metrics.clone(), wake.clone(), rx.clone());
-        tokio::spawn(async move {
-            let mut jobs = Vec::with_capacity(MAX_BATCH);
-            loop {
-                if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
-                    return;
-                }
-                let (works, replies): (Vec<_>, Vec<_>) =
-                    jobs.drain(..).map(|j| (j.work, j.reply)).unzip();
-                let answers = match create_batch(&db, &works, &metrics).await {
-                    Ok(answers) => answers.into_iter().map(Ok).collect(),
-                    Err(_) => {
-                        let mut one_by_one = Vec::with_capacity(works.len());
-                        for w in &works {
-                            let answer =
-                                retrying(|| create_batch(&db, std::slice::from_ref(w), &metrics))
-                                    .await
-                                    .map(|mut a| a.remove(0));
-                            one_by_one.push(answer);
-                        }
-                        one_by_one
-                    }
-                };
-                wake.notify_waiters();
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    let _ = reply.send(answer); // the caller may have gone away
-                }
+    let (tx, mut rx) = mpsc::channel::<CreateJob>(4 * MAX_BATCH);
+    let (db, metrics, wake) = (db.clone(), metrics.clone(), wake.clone());
+    tokio::spawn(async move {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        loop {
+            if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                return;
             }
-        });
-    }
+            let (works, replies): (Vec<_>, Vec<_>) =
+                jobs.drain(..).map(|j| (j.work, j.reply)).unzip();
+            let answers = match create_batch(&db, &works, &metrics).await {
+                Ok(answers) => answers.into_iter().map(Ok).collect(),
+                Err(_) => {
+                    let mut one_by_one = Vec::with_capacity(works.len());
+                    for w in &works {
+                        let answer =
+                            retrying(|| create_batch(&db, std::slice::from_ref(w), &metrics))
+                                .await
+                                .map(|mut a| a.remove(0));
+                        one_by_one.push(answer);
+                    }
+                    one_by_one
+                }
+            };
+            wake.notify_waiters();
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer); // the caller may have gone away
+            }
+        }
+    });
     tx
 }
 

@@ -99,13 +99,16 @@ CREATE INDEX number_requests_account ON number_requests(account_id, id);
 CREATE INDEX number_requests_open ON number_requests(status_id, id);
 
 -- How many requests each account has per profile and status, changed in the same transaction
--- as every insert and status change, so a list's total needs no COUNT over the requests.
+-- as every insert and status change, so a list's total needs no COUNT over the requests. Each
+-- change goes to one of 16 shards picked at random, so concurrent transactions (several
+-- PostgreSQL writers) seldom wait on one another's counter row; a total sums the shards.
 CREATE TABLE request_counts (
     account_id          TEXT NOT NULL,
     company_profile_id  TEXT NOT NULL,
     status_id           INTEGER NOT NULL,
+    shard               INTEGER NOT NULL,
     n                   INTEGER NOT NULL,
-    PRIMARY KEY (account_id, company_profile_id, status_id)
+    PRIMARY KEY (account_id, company_profile_id, status_id, shard)
 );
 
 -- One row per assigned unit (a single number or an aligned block).

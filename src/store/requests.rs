@@ -133,7 +133,11 @@ pub async fn load(
         "SELECT {cols}, g.id AS g_id, g.start_number, g.end_number, g.size, g.valid_from_ms AS g_from, g.valid_to_ms AS g_to \
          FROM number_requests r LEFT JOIN request_ranges g ON g.number_request_id = r.id \
          WHERE r.id = $1{} ORDER BY g.start_number",
-        if account_id.is_some() { " AND r.account_id = $2" } else { "" }
+        if account_id.is_some() {
+            " AND r.account_id = $2"
+        } else {
+            ""
+        }
     );
     let mut q = sqlx::query(&sql).bind(id);
     if let Some(acc) = account_id {
@@ -280,7 +284,8 @@ pub async fn insert(
     add_counts(conn, &deltas).await
 }
 
-/// Adds to the per-account, profile and status request counters (one statement).
+/// Adds to the per-account, profile and status request counters (one statement), in a shard
+/// picked at random (see the migration).
 async fn add_counts(
     conn: &mut AnyConnection,
     deltas: &HashMap<(&str, &str, i64), i64>,
@@ -289,13 +294,19 @@ async fn add_counts(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO request_counts (account_id, company_profile_id, status_id, n) VALUES {} \
-         ON CONFLICT (account_id, company_profile_id, status_id) DO UPDATE SET n = request_counts.n + excluded.n",
-        values_placeholders(&*conn, deltas.len(), 4)
+        "INSERT INTO request_counts (account_id, company_profile_id, status_id, shard, n) VALUES {} \
+         ON CONFLICT (account_id, company_profile_id, status_id, shard) DO UPDATE SET n = request_counts.n + excluded.n",
+        values_placeholders(&*conn, deltas.len(), 5)
     );
+    let shard: i64 = rand::random_range(0..16);
     let mut q = sqlx::query(&sql);
     for ((account, profile, status), n) in deltas {
-        q = q.bind(*account).bind(*profile).bind(*status).bind(*n);
+        q = q
+            .bind(*account)
+            .bind(*profile)
+            .bind(*status)
+            .bind(shard)
+            .bind(*n);
     }
     q.execute(conn).await?;
     Ok(())
