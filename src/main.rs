@@ -121,6 +121,8 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
     let state = AppState::new(config).await?;
     match command {
         Command::Serve { .. } => {
+            // Before the address is logged: whoever waits for that line may signal at once.
+            let stop = shutdown_signal()?;
             if demo {
                 demo::seed(&state).await?;
             }
@@ -129,7 +131,7 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
                 let token = state.config.admin_token.clone().unwrap_or_default();
                 eprintln!("{}", demo::banner(&app.local_addr(), &token));
             }
-            app.run_until_stopped(shutdown_signal()).await
+            app.run_until_stopped(stop).await
         }
         Command::Migrate => {
             print_json(&serde_json::json!({"schemaVersion": state.db.schema_version().await?}))
@@ -165,25 +167,26 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed at once, when this is called, so a
+/// signal that arrives before the server starts polling is not lost (nor fatal).
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
