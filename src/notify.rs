@@ -227,11 +227,15 @@ impl Notifier {
             }
         };
         let sent = match &self.mailer {
-            Mailer::Smtp(t) => t
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| error_chain(&e)),
+            // The whole conversation is bounded: a server that accepts and then says nothing
+            // would otherwise hold the attempt (and shutdown) for ever.
+            Mailer::Smtp(t) => match tokio::time::timeout(self.timeout, t.send(message)).await {
+                Ok(r) => r.map(|_| ()).map_err(|e| error_chain(&e)),
+                Err(_) => Err(format!(
+                    "timed out after {} s talking to the SMTP server",
+                    self.timeout.as_secs()
+                )),
+            },
             Mailer::Files(t, gate) => {
                 let _turn = gate.acquire().await;
                 t.send(message)

@@ -69,6 +69,7 @@ impl Db {
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA cache_size = -32000").await?;
                             Ok(())
                         })
                     })

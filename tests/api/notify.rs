@@ -1343,3 +1343,60 @@ async fn sigkill_while_sending_loses_no_event_and_no_delivered_record() {
         test_start.elapsed()
     );
 }
+
+/// An SMTP server that accepts the connection and then never says a word: the attempt ends at
+/// the webhook timeout with a clear lastError, is retried on the schedule, and shutdown is not
+/// held up by it.
+#[tokio::test]
+async fn a_silent_smtp_server_times_out_and_does_not_hold_shutdown() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp = format!("smtp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            open.push(conn); // keep it open, say nothing
+        }
+    });
+    let w = world(|c| {
+        c.smtp_url = Some(smtp);
+        c.webhook_timeout_secs = 1;
+        c.webhook_retry_schedule = vec![0];
+    })
+    .await;
+    w.app.import_nl_local("+31201000000", 10).await;
+    let created = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 1))
+        .await;
+    let id = s(&created["id"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        let events = w.app.events(&w.acct, &id).await;
+        let mail = events[0]["emails"][0].clone();
+        if mail["state"] == "failed" {
+            break mail;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "e-mail never failed: {events:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(mail["attempts"], 2, "one retry on the schedule: {mail}");
+    let err = mail["lastError"].as_str().unwrap_or_default();
+    assert!(err.contains("timed out"), "{mail}");
+
+    // A second request's mail is in flight to the silent server while the service stops.
+    w.app
+        .create_request(&w.acct, &request_body(&w.profile, 1))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    w.app.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "shutdown waited {:?} on the silent SMTP server",
+        stopping.elapsed()
+    );
+    held.abort();
+}
