@@ -53,6 +53,8 @@ struct BlockKey {
 const NUMBER_COLS: &str = "phone_number, num, country_code, phone_number_type, area_code, city, city_key, region, region_key, created_ms";
 /// Runs shorter than this are generated several per statement; longer ones one per statement.
 const LONG_RUN: i64 = 1_000;
+/// Longest run one statement generates (1,000 × 1,000 on SQLite).
+const LONGEST_RUN: i64 = 1_000_000;
 /// Short runs per statement: 10 bound parameters each, under SQLite's 32,766.
 const RUNS_PER_STATEMENT: usize = 2_000;
 
@@ -143,6 +145,25 @@ async fn insert_runs(
 ) -> Result<(u64, Vec<i64>), sqlx::Error> {
     let sqlite = is_sqlite(conn);
     let tail = if returning { " RETURNING num" } else { "" };
+    // The long-run statement generates at most LONGEST_RUN numbers.
+    let pieces: Vec<StockRun>;
+    let runs = if runs.iter().any(|r| r.count > LONGEST_RUN) {
+        pieces = runs
+            .iter()
+            .flat_map(|r| {
+                (r.first..r.end())
+                    .step_by(LONGEST_RUN as usize)
+                    .map(move |first| StockRun {
+                        first,
+                        count: LONGEST_RUN.min(r.end() - first),
+                        ..r.clone()
+                    })
+            })
+            .collect();
+        &pieces[..]
+    } else {
+        runs
+    };
     let mut count = 0;
     let mut added = Vec::new();
     let mut i = 0;
@@ -752,4 +773,50 @@ pub async fn locale_options(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run longer than one statement generates is cut into several, and its whole blocks
+    /// are all recorded.
+    #[tokio::test]
+    async fn a_run_longer_than_one_statement_is_added_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config {
+            database_url: format!("sqlite://{}/t.db", dir.path().display()),
+            ..Default::default()
+        };
+        let db = Db::connect(&config).await.unwrap();
+        db.migrate().await.unwrap();
+        let first = 31_200_000_000;
+        let count = LONGEST_RUN + 20_010;
+        let run = StockRun {
+            first,
+            count,
+            country_code: "NL".into(),
+            phone_number_type: "LOCAL".into(),
+            area_code: Some("20".into()),
+            city: None,
+            region: None,
+        };
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(add_runs(&mut tx, &[run], 0).await.unwrap(), count as u64);
+        tx.commit().await.unwrap();
+        let (numbers, max): (i64, i64) = sqlx::query_as("SELECT COUNT(*), MAX(num) FROM numbers")
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+        assert_eq!((numbers, max), (count, first + count - 1));
+        for s in TRACKED_BLOCK_SIZES {
+            let blocks: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM whole_blocks WHERE size = $1")
+                    .bind(s)
+                    .fetch_one(db.read())
+                    .await
+                    .unwrap();
+            assert_eq!(blocks, count / s, "blocks of {s}");
+        }
+    }
 }
