@@ -2,7 +2,8 @@
 //! calls, no HTTP) on a fresh embedded SQLite database and prints numbers/s for
 //! (a) one `start`+`count` entry of `--count` numbers (default 1,000,000),
 //! (b) `--entries` entries of `--per-entry` numbers (default 1,000 of 1,000) on another database,
-//! (c) re-importing (a): every number a duplicate.
+//! (c) re-importing (a): every number a duplicate,
+//! (d) `--singles` single numbers (default 100,000) in random order, half of them known.
 //! Each run checks the counts and the number of whole blocks.
 //!
 //! Run: `cargo bench --bench import` (optionally `-- --count 2000000 --entries 500 --per-entry 2000`).
@@ -111,5 +112,21 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     check_blocks(&a, BASE, count).await?;
+
+    // Single numbers in random order, the first half known: the path for duplicates and
+    // scattered entries (rows returned by the insert, their blocks scanned).
+    let singles = arg("--singles", 100_000) as i64;
+    let from = BASE + count - singles / 2;
+    let mut stock: Vec<StockBlock> = (0..singles).map(|k| entry(from + k, 1)).collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..stock.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        stock.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let label = "(d) single numbers in random order, half known";
+    timed(&a, label, &stock, singles - singles / 2).await?;
+    check_blocks(&a, BASE, count + singles - singles / 2).await?;
     Ok(())
 }

@@ -14,8 +14,9 @@ pub const MAX_IMPORT: i64 = 10_000_000;
 /// Numbers written per transaction: large enough to be fast, small enough not to hold the
 /// writer for long (a fraction of a second). A multiple of the largest tracked block size.
 const ROWS_PER_TX: i64 = 100_000;
-/// Runs per transaction at most (short runs are bound as parameters, ten each).
-const RUNS_PER_TX: usize = 2_000;
+/// Runs per transaction at most (short runs are bound as parameters, ten each, in statements
+/// of 2,000 runs). Scattered single numbers thus go 20,000 to a transaction, as rows did before.
+const RUNS_PER_TX: usize = 20_000;
 
 /// One entry of an import: a single number, or `count` numbers from `start`.
 #[derive(Debug, Clone, Deserialize, Default)]
