@@ -7,13 +7,16 @@ use crate::AppState;
 use crate::domain::{PhoneNumberType, e164_value, is_country_code, now_ms};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::model::ImportResult;
-use crate::store::inventory::{self, StockRow};
+use crate::store::inventory::{self, StockRun};
 
 /// Most numbers one import may add.
 pub const MAX_IMPORT: i64 = 10_000_000;
 /// Numbers written per transaction: large enough to be fast, small enough not to hold the
-/// writer for long.
-const ROWS_PER_TX: usize = 20_000;
+/// writer for long (a fraction of a second). A multiple of the largest tracked block size.
+const ROWS_PER_TX: i64 = 100_000;
+/// Runs per transaction at most (short runs are bound as parameters, ten each, in statements
+/// of 2,000 runs). Scattered single numbers thus go 20,000 to a transaction, as rows did before.
+const RUNS_PER_TX: usize = 20_000;
 
 /// One entry of an import: a single number, or `count` numbers from `start`.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -189,29 +192,37 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
 }
 
 /// Writes the blocks to stock and fulfils open requests. Numbers already known are duplicates.
+///
+/// Consecutive entries with the same attributes are joined into one run; runs are cut at
+/// multiples of `ROWS_PER_TX` (never inside a tracked block) and packed into transactions
+/// of at most that many numbers, in the order given.
 pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<ImportResult> {
     let total: i64 = blocks.iter().map(|b| b.count).sum();
     let mut added: u64 = 0;
-    let mut buf: Vec<StockRow> = Vec::with_capacity(ROWS_PER_TX);
-    for b in blocks {
-        for n in b.first..b.first + b.count {
-            buf.push(StockRow {
-                phone_number: format!("+{n}"),
-                num: n,
-                country_code: b.country_code.clone(),
-                phone_number_type: b.phone_number_type.clone(),
-                area_code: b.area_code.clone(),
-                city: b.city.clone(),
-                region: b.region.clone(),
-            });
-            if buf.len() == ROWS_PER_TX {
-                added += write_rows(state, &buf).await?;
-                buf.clear();
+    let mut batch: Vec<StockRun> = Vec::new();
+    let mut in_batch: i64 = 0;
+    for run in joined(blocks) {
+        let mut first = run.first;
+        let end = run.first + run.count;
+        while first < end {
+            let cut = ((first / ROWS_PER_TX + 1) * ROWS_PER_TX).min(end);
+            let count = cut - first;
+            if in_batch + count > ROWS_PER_TX || batch.len() == RUNS_PER_TX {
+                added += write_runs(state, &batch).await?;
+                batch.clear();
+                in_batch = 0;
             }
+            batch.push(StockRun {
+                first,
+                count,
+                ..run.clone()
+            });
+            in_batch += count;
+            first = cut;
         }
     }
-    if !buf.is_empty() {
-        added += write_rows(state, &buf).await?;
+    if !batch.is_empty() {
+        added += write_runs(state, &batch).await?;
     }
     crate::orders::fulfil_open(state).await?;
     Ok(ImportResult {
@@ -220,10 +231,38 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<Import
     })
 }
 
-async fn write_rows(state: &AppState, rows: &[StockRow]) -> ApiResult<u64> {
+/// The entries as runs, each joined with the next when that continues it with the same
+/// attributes.
+fn joined(blocks: &[StockBlock]) -> Vec<StockRun> {
+    let mut runs: Vec<StockRun> = Vec::new();
+    for b in blocks {
+        if let Some(last) = runs.last_mut()
+            && last.first + last.count == b.first
+            && last.country_code == b.country_code
+            && last.phone_number_type == b.phone_number_type
+            && last.area_code == b.area_code
+            && last.city == b.city
+            && last.region == b.region
+        {
+            last.count += b.count;
+            continue;
+        }
+        runs.push(StockRun {
+            first: b.first,
+            count: b.count,
+            country_code: b.country_code.clone(),
+            phone_number_type: b.phone_number_type.clone(),
+            area_code: b.area_code.clone(),
+            city: b.city.clone(),
+            region: b.region.clone(),
+        });
+    }
+    runs
+}
+
+async fn write_runs(state: &AppState, runs: &[StockRun]) -> ApiResult<u64> {
     let mut tx = state.db.begin().await?;
-    let added = inventory::insert_batch(&mut tx, rows, now_ms()).await?;
-    inventory::mark_whole_blocks(&mut tx, &added).await?;
+    let added = inventory::add_runs(&mut tx, runs, now_ms()).await?;
     tx.commit().await?;
-    Ok(added.len() as u64)
+    Ok(added)
 }

@@ -35,6 +35,11 @@ pub struct Db {
     read: AnyPool,
 }
 
+/// Page size of a new SQLite database (an existing one keeps its own). With 16 KiB pages a
+/// bulk import spends about a fifth less CPU than with the 4 KiB default: fewer page splits
+/// and a quarter of the system calls for the same bytes.
+const PAGE_SIZE: u32 = 16_384;
+
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "initial",
@@ -58,8 +63,11 @@ impl Db {
             }
             let url = format!("sqlite://{}?mode=rwc", path.display());
             let opts = quiet(AnyConnectOptions::from_str(&url)?);
-            // Page cache per connection: the writer touches every index of the create path;
-            // readers mostly fetch a few rows (their caches add to the process's memory).
+            // Page cache per connection. The writer's is larger: it touches every index of the
+            // create path, and a bulk import then writes each page once at commit instead of
+            // spilling it to the WAL and reading it back (64 MiB was measured a little faster
+            // for imports, but counts against the memory target). Readers mostly fetch a few
+            // rows; their caches add to the process's memory.
             let pool = |max: u32, cache_kib: i64| {
                 AnyPoolOptions::new()
                     .max_connections(max)
@@ -67,6 +75,10 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
+                            // Only takes effect on a new database, before WAL mode writes
+                            // its header.
+                            conn.execute(format!("PRAGMA page_size = {PAGE_SIZE}").as_str())
+                                .await?;
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
@@ -214,11 +226,16 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether a connection is SQLite, for statements that differ by dialect.
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == "SQLite"
+}
+
 /// `(..),(..)` placeholders for `rows` rows of `cols` columns. SQLite gets anonymous `?`:
 /// numbered parameters cost it a linear name lookup each, quadratic over a 20,000-value insert.
 /// PostgreSQL gets `$1..$n`.
 pub fn values_placeholders(conn: &sqlx::AnyConnection, rows: usize, cols: usize) -> String {
-    let sqlite = conn.backend_name() == "SQLite";
+    let sqlite = is_sqlite(conn);
     let mut s = String::with_capacity(rows * cols * 6);
     for r in 0..rows {
         if r > 0 {

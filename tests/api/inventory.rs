@@ -1,5 +1,7 @@
 //! Operator stock import and summary (API.md §5).
 
+use std::collections::BTreeSet;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -222,4 +224,154 @@ async fn csv_import_is_not_held_to_the_64_kib_json_limit() {
         expect_json(res, StatusCode::OK).await,
         json!({"added": 4000, "duplicates": 0})
     );
+}
+
+/// Aligned blocks `(size, start)` that are whole in the stock as stored: every number present,
+/// free and of one country, type, area code, city and region.
+async fn whole_blocks_by_scan(conn: &mut sqlx::AnyConnection) -> BTreeSet<(i64, i64)> {
+    let mut out = BTreeSet::new();
+    for s in [10i64, 100, 1000, 10000] {
+        let rows: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT (num / {s}) * {s} FROM numbers WHERE status = 0 GROUP BY num / {s} \
+             HAVING COUNT(*) = {s} AND COUNT(DISTINCT country_code || '|' || phone_number_type || '|' || area_code || '|' || city_key || '|' || region_key) = 1"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        out.extend(rows.into_iter().map(|b| (s, b)));
+    }
+    out
+}
+
+async fn whole_blocks_recorded(conn: &mut sqlx::AnyConnection) -> BTreeSet<(i64, i64)> {
+    // the recorded attributes must be those of the block's numbers
+    let wrong: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM whole_blocks w JOIN numbers n ON n.num = w.start_num \
+         WHERE n.country_code <> w.country_code OR n.phone_number_type <> w.phone_number_type \
+         OR n.area_code <> w.area_code OR n.city_key <> w.city_key OR n.region_key <> w.region_key",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(wrong, 0, "whole blocks recorded with other attributes");
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT size, start_num FROM whole_blocks ORDER BY size, start_num")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    rows.into_iter().collect()
+}
+
+/// One import entry for the model test: `count` numbers from `first` in `city`.
+fn run(first: i64, count: i64, city: &str) -> Value {
+    if count == 1 {
+        json!({"phoneNumber": format!("+{first}"), "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20", "city": city})
+    } else {
+        json!({"start": format!("+{first}"), "count": count, "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20", "city": city})
+    }
+}
+
+#[tokio::test]
+async fn whole_blocks_match_a_scan_after_unaligned_overlapping_and_filling_imports() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let b: i64 = 31_201_000_000;
+    let imports: Vec<Vec<Value>> = vec![
+        // unaligned: the partial blocks at both ends are not whole
+        vec![run(b + 5, 990, "Amsterdam")],
+        // fills the first ten (block of 10 and of 100 become whole with the stock after them)
+        vec![run(b, 5, "Amsterdam")],
+        // fills the last five: the blocks of 10, 100 and 1,000 ending there become whole
+        vec![run(b + 995, 5, "amsterdam ")],
+        // the next thousand in another city: whole on its own, but not the block of 10,000
+        vec![run(b + 1000, 1000, "Rotterdam")],
+        // several entries in one import: out of order, one repeating numbers of another
+        vec![
+            run(b + 2500, 700, "Amsterdam"),
+            run(b + 2000, 500, "Amsterdam"),
+            run(b + 2100, 50, "Rotterdam"),
+            run(b + 3200, 1, "Amsterdam"),
+        ],
+        // single numbers filling a block of 10 backwards, one of them twice
+        (0..10)
+            .rev()
+            .map(|i| run(b + 3210 + i, 1, "Amsterdam"))
+            .chain([run(b + 3215, 1, "Amsterdam")])
+            .collect(),
+        // a long range over all of the above and beyond, in several transactions
+        vec![run(b, 250_000, "Amsterdam")],
+        // a long unaligned range ending inside a block that the next import completes
+        vec![run(b + 300_005, 123_450, "Amsterdam")],
+        vec![
+            run(b + 300_000, 5, "Amsterdam"),
+            run(b + 423_455, 6_545, "Amsterdam"),
+        ],
+        // everything again: all duplicates
+        vec![run(b, 430_000, "Amsterdam")],
+        // a gap in the middle of a block of 10, filled by a fresh import
+        vec![
+            run(b + 500_000, 3, "Amsterdam"),
+            run(b + 500_007, 3, "Amsterdam"),
+        ],
+        vec![run(b + 500_003, 4, "Amsterdam")],
+        // adjacent entries of different cities in one fresh import
+        vec![
+            run(b + 600_000, 500, "Amsterdam"),
+            run(b + 600_500, 500, "Rotterdam"),
+            run(b + 601_000, 1000, "Amsterdam"),
+            run(b + 602_000, 8000, "amsterdam"),
+            // a block of 10,000 whole across two entries whose cities differ only in case
+            run(b + 610_000, 5000, "Amsterdam"),
+            run(b + 615_000, 5000, "AMSTERDAM"),
+        ],
+    ];
+    let mut known = BTreeSet::new();
+    let mut conn = {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&app.db_url).await.unwrap()
+    };
+    for (i, entries) in imports.into_iter().enumerate() {
+        let (mut added, mut dups) = (0, 0);
+        for e in &entries {
+            let first: i64 = e
+                .get("start")
+                .or_else(|| e.get("phoneNumber"))
+                .and_then(Value::as_str)
+                .unwrap()[1..]
+                .parse()
+                .unwrap();
+            for n in first..first + e.get("count").and_then(Value::as_i64).unwrap_or(1) {
+                if known.insert(n) {
+                    added += 1;
+                } else {
+                    dups += 1;
+                }
+            }
+        }
+        assert_eq!(
+            app.import_numbers(json!({ "numbers": entries })).await,
+            json!({"added": added, "duplicates": dups}),
+            "import {i}"
+        );
+        let recorded = whole_blocks_recorded(&mut conn).await;
+        let scanned = whole_blocks_by_scan(&mut conn).await;
+        let missing: Vec<_> = scanned.difference(&recorded).collect();
+        let extra: Vec<_> = recorded.difference(&scanned).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "whole blocks after import {i}: missing {missing:?}, extra {extra:?}"
+        );
+    }
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM numbers")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(total, known.len() as i64);
+    // the repeated numbers kept the city of their first import
+    let city: String = sqlx::query_scalar("SELECT city FROM numbers WHERE num = $1")
+        .bind(b + 2120)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(city, "Amsterdam");
 }
