@@ -1145,7 +1145,11 @@ impl Report {
             "{}{} · {} connections · {} instance(s) · {:.1} s measured",
             self.scenario,
             self.skip
-                .map(|s| format!(" (skip {s})"))
+                .map(|s| if self.keyset {
+                    format!(" (keyset: after item {s})")
+                } else {
+                    format!(" (skip {s})")
+                })
                 .unwrap_or_default(),
             self.connections,
             self.instances,
