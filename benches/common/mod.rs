@@ -7,6 +7,7 @@ use numberdesk::model::ProfileData;
 use numberdesk::store::{accounts, profiles};
 
 /// `--name N` from the command line, or `default`.
+#[allow(dead_code)] // the benches use it; the load driver, which includes this file too, does not
 pub fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()

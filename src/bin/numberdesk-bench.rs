@@ -101,6 +101,11 @@ struct Args {
 
 const ADMIN: &str = "/admin/v1";
 
+/// The benches' set-up (an account with an approved NL `LOCAL` profile, written straight to the
+/// database), shared with `db-create`.
+#[path = "../../benches/common/mod.rs"]
+mod common;
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -280,43 +285,14 @@ impl Conn {
         })
     }
 
-    /// A GET that also answers the list's `x-cm-pagination-total`.
-    async fn call_with_total(
-        &mut self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> anyhow::Result<(StatusCode, Bytes, u64)> {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.host);
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        self.send.ready().await?;
-        let resp = self
-            .send
-            .send_request(b.body(Full::new(Bytes::new()))?)
-            .await?;
-        let total = resp
-            .headers()
-            .get("x-cm-pagination-total")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .context("no x-cm-pagination-total")?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        Ok((status, bytes, total))
-    }
-
-    async fn call(
+    /// One request; answers the status, the headers and the body.
+    async fn exchange(
         &mut self,
         method: Method,
         path: &str,
         body: Option<Bytes>,
         headers: &[(&str, &str)],
-    ) -> anyhow::Result<(StatusCode, Bytes)> {
+    ) -> anyhow::Result<(StatusCode, hyper::HeaderMap, Bytes)> {
         let mut b = Request::builder()
             .method(method)
             .uri(path)
@@ -329,9 +305,19 @@ impl Conn {
         }
         let req = b.body(Full::new(body.unwrap_or_default()))?;
         self.send.ready().await?;
-        let resp = self.send.send_request(req).await?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
+        let (parts, body) = self.send.send_request(req).await?.into_parts();
+        let bytes = body.collect().await?.to_bytes();
+        Ok((parts.status, parts.headers, bytes))
+    }
+
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let (status, _, bytes) = self.exchange(method, path, body, headers).await?;
         Ok((status, bytes))
     }
 }
@@ -519,13 +505,19 @@ async fn setup(
         let auth = format!("Bearer {token}");
         let drained = Instant::now();
         loop {
-            let (_, _, total) = c
-                .call_with_total(
+            let (_, headers, _) = c
+                .exchange(
                     Method::GET,
                     &format!("{ADMIN}/deliveries?state=pending&take=1"),
+                    None,
                     &[("authorization", &auth)],
                 )
                 .await?;
+            let total: u64 = headers
+                .get("x-cm-pagination-total")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .context("no x-cm-pagination-total")?;
             if total == 0 {
                 break;
             }
@@ -974,29 +966,7 @@ async fn db_create(args: &Args) -> anyhow::Result<Report> {
         ..numberdesk::config::Config::default()
     };
     let state = numberdesk::AppState::new(config).await?;
-    let account =
-        numberdesk::store::accounts::create_account(&state.db, None, "bench", None).await?;
-    let data: numberdesk::model::ProfileData = serde_json::from_value(json!({
-        "name": "bench", "companyName": "Bench B.V.", "businessRegisterNumber": "12345678",
-        "representativeFirstName": "Bea", "representativeLastName": "Bench", "representativePhoneNumber": null,
-        "countryCode": "NL", "region": null, "city": "Amsterdam", "postalCode": "1011AB", "street": "Dam",
-        "houseNumber": "1", "emailAddresses": ["ops@example.com"], "numberCountryCode": "NL",
-        "phoneNumberTypes": ["LOCAL"], "requiredFields": null
-    }))?;
-    let profile_id = numberdesk::domain::new_id();
-    {
-        let mut conn = state.db.write().acquire().await?;
-        numberdesk::store::profiles::insert(
-            &mut conn,
-            &profile_id,
-            &account.id,
-            &data,
-            numberdesk::domain::ProfileStatus::Approved,
-            None,
-            numberdesk::domain::now_ms(),
-        )
-        .await?;
-    }
+    let (account_id, profile_id) = common::account_with_profile(&state).await?;
     let stock = numberdesk::stock::validate(vec![serde_json::from_value(stock_entry(
         STOCK_BASE, args.stock,
     ))?])
@@ -1020,7 +990,7 @@ async fn db_create(args: &Args) -> anyhow::Result<Report> {
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
         let (state, account_id, profile_id) =
-            (state.clone(), account.id.clone(), profile_id.clone());
+            (state.clone(), account_id.clone(), profile_id.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             while Instant::now() < until {
