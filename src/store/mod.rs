@@ -85,6 +85,9 @@ impl Db {
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
                                 .await?;
+                            // Commits never checkpoint (that copies pages into the database
+                            // file and fsyncs it, tens of milliseconds); `checkpointer` does.
+                            conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                             Ok(())
                         })
                     })
@@ -95,6 +98,7 @@ impl Db {
             let read = pool(config.database_max_connections.clamp(2, 4), 4_000)
                 .connect_with(opts)
                 .await?;
+            tokio::spawn(checkpointer(read.clone()));
             Ok(Db {
                 dialect: Dialect::Sqlite,
                 write,
@@ -198,6 +202,25 @@ impl Db {
         match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// Copies the SQLite write-ahead log back into the database file, off the writer's path: a
+/// passive checkpoint from a reader connection every 200 ms waits for no one and blocks no one,
+/// and once it has caught up the writer starts the log again from its beginning. Ends when the
+/// pool is closed.
+async fn checkpointer(pool: AnyPool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+            && !pool.is_closed()
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
         }
     }
 }
