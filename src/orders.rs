@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions};
-use crate::store::inventory::{self, Claimed, Criteria};
+use crate::store::inventory::{self, Criteria, Unit};
 use crate::store::requests::{self, IdempotentAnswer, RequestRow};
 use crate::store::{Db, Tx, is_unique_violation, profiles};
 
@@ -443,7 +443,7 @@ async fn create_batch(
     // Claims: blocks per request (all or nothing, under a savepoint); single numbers with one
     // statement per set of criteria, handed out in arrival order. A request the claim cannot
     // fully serve stays Pending and what was claimed for nobody goes straight back.
-    let mut claims: Vec<Option<Vec<Claimed>>> = reqs.iter().map(|_| None).collect();
+    let mut claims: Vec<Option<Vec<Unit>>> = reqs.iter().map(|_| None).collect();
     let mut groups: Vec<(&Criteria, Vec<usize>)> = Vec::new();
     for (k, (i, req)) in reqs.iter().enumerate() {
         let w = &works[*i];
@@ -459,23 +459,24 @@ async fn create_batch(
             groups.push((&w.plan.criteria, vec![k]));
         }
     }
-    let mut taken: Vec<i64> = Vec::new();
+    let mut taken: Vec<Unit> = Vec::new();
     for (c, members) in groups {
         let total: i64 = members.iter().map(|&k| reqs[k].1.quantity).sum();
         let mut got = inventory::claim_singles(&mut tx, db, c, total)
             .await?
-            .into_iter();
+            .into_iter()
+            .map(Unit::single);
         let mut left = got.len();
         for k in members {
             let q = reqs[k].1.quantity as usize;
             if left >= q {
-                let mine: Vec<Claimed> = got.by_ref().take(q).collect();
-                taken.extend(mine.iter().map(|n| n.num));
+                let mine: Vec<Unit> = got.by_ref().take(q).collect();
+                taken.extend(&mine);
                 claims[k] = Some(mine);
                 left -= q;
             }
         }
-        let unused: Vec<i64> = got.map(|n| n.num).collect();
+        let unused: Vec<i64> = got.map(|u| u.first).collect();
         inventory::unclaim(&mut tx, &unused).await?;
     }
     inventory::break_blocks(&mut tx, &taken).await?;
@@ -495,11 +496,10 @@ async fn create_batch(
         .iter()
         .enumerate()
         .filter_map(|(k, (_, req))| {
-            claims[k].as_ref().map(|claimed| {
+            claims[k].as_ref().map(|units| {
                 let grant = requests::Grant {
                     request: req,
-                    claimed,
-                    unit: unit(req.range_size),
+                    units,
                 };
                 (k, grant)
             })
@@ -572,10 +572,6 @@ fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
     }
 }
 
-fn unit(range_size: Option<i64>) -> usize {
-    range_size.unwrap_or(1).max(1) as usize
-}
-
 /// Claims `quantity` units (single numbers or aligned blocks) with one guarded statement, and
 /// forgets the whole blocks they were part of. May return fewer: the caller rolls back.
 async fn claim_units(
@@ -584,14 +580,17 @@ async fn claim_units(
     c: &Criteria,
     range_size: Option<i64>,
     quantity: i64,
-) -> Result<Vec<inventory::Claimed>, sqlx::Error> {
+) -> Result<Vec<Unit>, sqlx::Error> {
     let claimed = match range_size {
-        None => inventory::claim_singles(tx, db, c, quantity).await?,
+        None => inventory::claim_singles(tx, db, c, quantity)
+            .await?
+            .into_iter()
+            .map(Unit::single)
+            .collect(),
         Some(size) => inventory::claim_blocks(tx, db, c, size, quantity).await?,
     };
-    if claimed.len() == quantity as usize * unit(range_size) {
-        let nums: Vec<i64> = claimed.iter().map(|n| n.num).collect();
-        inventory::break_blocks(tx, &nums).await?;
+    if claimed.len() == quantity as usize {
+        inventory::break_blocks(tx, &claimed).await?;
     }
     Ok(claimed)
 }
@@ -603,10 +602,10 @@ async fn claim_all(
     c: &Criteria,
     range_size: Option<i64>,
     quantity: i64,
-) -> Result<Option<Vec<inventory::Claimed>>, sqlx::Error> {
+) -> Result<Option<Vec<Unit>>, sqlx::Error> {
     sqlx::query("SAVEPOINT claim").execute(&mut **tx).await?;
     let claimed = claim_units(tx, db, c, range_size, quantity).await?;
-    if claimed.len() == quantity as usize * unit(range_size) {
+    if claimed.len() == quantity as usize {
         sqlx::query("RELEASE SAVEPOINT claim")
             .execute(&mut **tx)
             .await?;
@@ -636,7 +635,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
             req.quantity,
         )
         .await?;
-        if claimed.len() != req.quantity as usize * unit(req.range_size) {
+        if claimed.len() != req.quantity as usize {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -656,8 +655,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
         }
         let grant = requests::Grant {
             request: &req,
-            claimed: &claimed,
-            unit: unit(req.range_size),
+            units: &claimed,
         };
         req.ranges = requests::assign(&mut tx, &[grant], now).await?.remove(0);
         req.status = RequestStatus::Completed.name().into();

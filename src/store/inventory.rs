@@ -297,32 +297,49 @@ async fn insert_whole_blocks(
     Ok(())
 }
 
-/// The aligned blocks of every tracked size that contain any of `nums`.
-fn blocks_of(nums: &[i64]) -> std::collections::BTreeSet<(i64, i64)> {
-    let mut set = std::collections::BTreeSet::new();
-    for &n in nums {
-        for s in TRACKED_BLOCK_SIZES {
-            set.insert((s, n - n % s));
-        }
-    }
-    set
-}
-
-/// Forgets the whole blocks that contain any of `nums` (they are no longer all free).
-pub async fn break_blocks(conn: &mut sqlx::AnyConnection, nums: &[i64]) -> Result<(), sqlx::Error> {
-    let blocks: Vec<(i64, i64)> = blocks_of(nums).into_iter().collect();
-    for chunk in blocks.chunks(500) {
-        // Integers we computed, not input: safe to write into the statement.
-        let values = chunk
+/// Forgets the whole blocks that contain any number of `units` (they are no longer all free):
+/// per tracked size, one range of block starts per run of touched blocks.
+pub async fn break_blocks(
+    conn: &mut sqlx::AnyConnection,
+    units: &[Unit],
+) -> Result<(), sqlx::Error> {
+    let mut terms = Vec::new();
+    for t in TRACKED_BLOCK_SIZES {
+        let mut spans: Vec<(i64, i64)> = units
             .iter()
-            .map(|(s, b)| format!("({s},{b})"))
+            .map(|u| (u.first - u.first % t, u.last() - u.last() % t))
+            .collect();
+        spans.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::new();
+        for (a, b) in spans {
+            match merged.last_mut() {
+                Some((_, end)) if a <= *end + t => *end = (*end).max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        terms.extend(merged.into_iter().map(|(a, b)| (t, a, b)));
+    }
+    // A few terms per statement: SQLite limits the depth of an expression tree. The bounds are
+    // bound, so a claim of one unit always sends the same statement text.
+    for chunk in terms.chunks(100) {
+        let sql = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _, _))| {
+                format!(
+                    "(size = {t} AND start_num >= ${} AND start_num <= ${})",
+                    2 * i + 1,
+                    2 * i + 2
+                )
+            })
             .collect::<Vec<_>>()
-            .join(",");
-        sqlx::query(&format!(
-            "DELETE FROM whole_blocks WHERE (size, start_num) IN (VALUES {values})"
-        ))
-        .execute(&mut *conn)
-        .await?;
+            .join(" OR ");
+        let sql = format!("DELETE FROM whole_blocks WHERE {sql}");
+        let mut q = sqlx::query(&sql);
+        for (_, a, b) in chunk {
+            q = q.bind(*a).bind(*b);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -342,6 +359,7 @@ pub async fn unclaim(conn: &mut sqlx::AnyConnection, nums: &[i64]) -> Result<(),
             stock::AVAILABLE,
             stock::ASSIGNED
         ))
+        .persistent(false) // a text seen once: keep it out of the statement cache
         .execute(&mut *conn)
         .await?;
     }
@@ -434,30 +452,54 @@ fn block_starts(db: &Db, c: &Criteria, size: i64) -> (String, Vec<String>) {
     }
 }
 
-/// Claims up to `q` free aligned blocks of `size` in one guarded statement (as
-/// [`claim_singles`]); the caller checks that `q * size` numbers came back. `CROSS JOIN` keeps
-/// SQLite's join order: the few block starts first, then a range seek per block.
+/// Claims `q` free aligned blocks of `size`: reads up to `q` block starts, then takes their
+/// numbers with guarded statements (as [`claim_singles`]: `status = available` is repeated) that
+/// return only a count, so a block of 1,000 sends no rows back. Returns the units claimed, or
+/// none when stock is short or a number was taken meanwhile: the caller then rolls back (all or
+/// nothing).
 pub async fn claim_blocks(
     conn: &mut sqlx::AnyConnection,
     db: &Db,
     c: &Criteria,
     size: i64,
     q: i64,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> Result<Vec<Unit>, sqlx::Error> {
     let (starts, params) = block_starts(db, c, size);
-    let sql = format!(
-        "WITH b AS MATERIALIZED ({starts}), \
-         picked AS MATERIALIZED (SELECT n.num FROM b CROSS JOIN numbers n WHERE n.num >= b.start_num AND n.num < b.start_num + {size} AND n.status = {available}) \
-         UPDATE numbers SET status = {assigned} WHERE num IN (SELECT num FROM picked) \
-         AND status = {available} RETURNING phone_number, num, area_code, city, region",
-        assigned = stock::ASSIGNED,
-        available = stock::AVAILABLE,
-    );
-    let mut q = sqlx::query(&sql).bind(q);
+    let mut query = sqlx::query_scalar(&starts).bind(q);
     for p in &params {
-        q = q.bind(p);
+        query = query.bind(p);
     }
-    claimed_rows(q.fetch_all(conn).await?)
+    let starts: Vec<i64> = query.fetch_all(&mut *conn).await?;
+    if (starts.len() as i64) < q {
+        return Ok(Vec::new());
+    }
+    // One range scan per block; a few blocks per statement, as SQLite limits the depth of an
+    // expression. The bounds are bound, so the statement's text (and its cached preparation)
+    // depends only on how many blocks it takes.
+    let mut taken = 0;
+    for chunk in starts.chunks(100) {
+        let ranges = (0..chunk.len())
+            .map(|i| format!("(num >= ${} AND num < ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
+            "UPDATE numbers SET status = {} WHERE ({ranges}) AND status = {}",
+            stock::ASSIGNED,
+            stock::AVAILABLE,
+        );
+        let mut query = sqlx::query(&sql);
+        for s in chunk {
+            query = query.bind(*s).bind(s + size);
+        }
+        taken += query.execute(&mut *conn).await?.rows_affected();
+    }
+    if taken != (q * size) as u64 {
+        return Ok(Vec::new());
+    }
+    Ok(starts
+        .into_iter()
+        .map(|first| Unit { first, size })
+        .collect())
 }
 
 /// Free units matching `c`: single numbers, or whole aligned blocks of `range_size`.
@@ -489,14 +531,35 @@ pub struct Criteria {
     pub region: Option<String>,
 }
 
-/// A number taken from stock by a claim.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub phone_number: String,
-    pub num: i64,
-    pub area_code: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
+/// What a claim took from stock: `size` consecutive numbers from `first` (a single number has
+/// size 1). A number's E.164 text is `+` and its digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub first: i64,
+    pub size: i64,
+}
+
+impl Unit {
+    pub fn single(num: i64) -> Unit {
+        Unit {
+            first: num,
+            size: 1,
+        }
+    }
+
+    pub fn last(&self) -> i64 {
+        self.first + self.size - 1
+    }
+
+    /// The first number in E.164.
+    pub fn start(&self) -> String {
+        format!("+{}", self.first)
+    }
+
+    /// The last number in E.164.
+    pub fn end(&self) -> String {
+        format!("+{}", self.last())
+    }
 }
 
 /// The `WHERE` of free numbers matching `c`, with its parameters from `$first` on.
@@ -539,38 +602,23 @@ pub async fn claim_singles(
     db: &Db,
     c: &Criteria,
     n: i64,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     let (filter, params) = free_filter(c, 2);
     let sql = format!(
-        "WITH picked AS MATERIALIZED (SELECT phone_number FROM numbers WHERE {filter} ORDER BY num LIMIT $1{lock}) \
-         UPDATE numbers SET status = {assigned} WHERE phone_number IN (SELECT phone_number FROM picked) \
-         AND status = {available} RETURNING phone_number, num, area_code, city, region",
+        "WITH picked AS MATERIALIZED (SELECT num FROM numbers WHERE {filter} ORDER BY num LIMIT $1{lock}) \
+         UPDATE numbers SET status = {assigned} WHERE num IN (SELECT num FROM picked) \
+         AND status = {available} RETURNING num",
         assigned = stock::ASSIGNED,
         available = stock::AVAILABLE,
         lock = db.skip_locked(),
     );
-    let mut q = sqlx::query(&sql).bind(n);
+    let mut q = sqlx::query_scalar(&sql).bind(n);
     for p in &params {
         q = q.bind(p);
     }
-    claimed_rows(q.fetch_all(conn).await?)
-}
-
-fn claimed_rows(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Claimed>, sqlx::Error> {
-    let mut out = rows
-        .iter()
-        .map(|r| {
-            Ok(Claimed {
-                phone_number: r.try_get("phone_number")?,
-                num: r.try_get("num")?,
-                area_code: non_empty(r.try_get("area_code")?),
-                city: r.try_get("city")?,
-                region: r.try_get("region")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    out.sort_by_key(|c| c.num);
-    Ok(out)
+    let mut nums: Vec<i64> = q.fetch_all(conn).await?;
+    nums.sort_unstable();
+    Ok(nums)
 }
 
 /// How many free single numbers match (for deciding and for availability).
@@ -749,14 +797,16 @@ pub async fn put_requirements(
     tx.commit().await
 }
 
-/// The cities known from stock for an area code in a country (any type, any status).
+/// The cities known from stock for an area code in a country (any type, any status). Naming the
+/// types lets the index of places seek to the area code under each.
 pub async fn area_code_cities(
     db: &Db,
     country: &str,
     area_code: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT DISTINCT city_key FROM numbers WHERE country_code = $1 AND area_code = $2 AND city_key <> ''",
+        "SELECT DISTINCT city_key FROM numbers WHERE country_code = $1 AND phone_number_type IN ('LOCAL', 'NATIONAL', 'TOLLFREE') \
+         AND area_code = $2 AND city_key <> ''",
     )
     .bind(country)
     .bind(area_code)

@@ -40,16 +40,30 @@ pub struct Db {
 /// and a quarter of the system calls for the same bytes.
 const PAGE_SIZE: u32 = 16_384;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "lean claims",
+        include_str!("../../migrations/sqlite/0002_lean_claims.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "lean claims",
+        include_str!("../../migrations/postgres/0002_lean_claims.sql"),
+    ),
+];
 
 impl Db {
     pub async fn connect(config: &Config) -> anyhow::Result<Db> {

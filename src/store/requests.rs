@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::inventory::Claimed;
+use super::inventory::Unit;
 use super::{Db, values_placeholders};
 use crate::domain::{RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
@@ -366,66 +366,65 @@ pub async fn set_status(
     Ok(true)
 }
 
-/// Hands each request its claimed numbers: one `request_ranges` row per unit of `unit` numbers
-/// and one `assigned_numbers` row per number, for all requests in a few statements. Returns the
-/// ranges of each request, in the order given.
+/// Hands each request its claimed units: one `request_ranges` row per unit and one
+/// `assigned_numbers` row per number, for all requests in a few statements. Single numbers are
+/// sent as rows; the numbers of a block are expanded by the database, so a block of 1,000 costs
+/// one short statement. An assignment's id is its range's id followed by the number, so ids sort
+/// by time and then by number. Returns the ranges of each request, in the order given.
 pub async fn assign(
     conn: &mut AnyConnection,
     grants: &[Grant<'_>],
     now: i64,
 ) -> Result<Vec<Vec<NumberRange>>, sqlx::Error> {
     let mut all_ranges = Vec::with_capacity(grants.len());
-    let mut range_rows: Vec<(String, &str, &Claimed, &Claimed, i64)> = Vec::new();
-    let mut assigned: Vec<(usize, &Grant, &Claimed)> = Vec::new();
+    // (range id, grant, unit)
+    let mut rows: Vec<(String, &Grant, Unit)> = Vec::new();
     for g in grants {
-        let unit = g.unit.max(1);
-        let mut ranges = Vec::with_capacity(g.claimed.len() / unit);
-        for block in g.claimed.chunks(unit) {
-            let (first, last) = (&block[0], &block[block.len() - 1]);
+        let mut ranges = Vec::with_capacity(g.units.len());
+        for u in g.units {
             let id = new_id();
             ranges.push(NumberRange {
                 id: Some(id.clone()),
-                start: Some(first.phone_number.clone()),
-                end: Some(last.phone_number.clone()),
-                size: block.len() as i64,
+                start: Some(u.start()),
+                end: Some(u.end()),
+                size: u.size,
                 valid_from: Some(format_ms(now)),
                 valid_to: None,
             });
-            for c in block {
-                assigned.push((range_rows.len(), g, c));
-            }
-            range_rows.push((id, &g.request.id, first, last, unit as i64));
+            rows.push((id, g, *u));
         }
         all_ranges.push(ranges);
     }
-    for chunk in range_rows.chunks(1000) {
+    for chunk in rows.chunks(1000) {
         let sql = format!(
             "INSERT INTO request_ranges (id, number_request_id, start_number, end_number, size, valid_from_ms) VALUES {}",
             values_placeholders(&*conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
-        for (id, request_id, first, last, size) in chunk {
+        for (id, g, u) in chunk {
             q = q
                 .bind(id)
-                .bind(*request_id)
-                .bind(&first.phone_number)
-                .bind(&last.phone_number)
-                .bind(*size)
+                .bind(&g.request.id)
+                .bind(u.start())
+                .bind(u.end())
+                .bind(u.size)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in assigned.chunks(1000) {
+    let (singles, blocks): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, _, u)| u.size == 1);
+    for chunk in singles.chunks(1000) {
         let sql = format!(
             "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) VALUES {}",
             values_placeholders(&*conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
-        for (range, g, c) in chunk {
+        for (range_id, g, u) in chunk {
+            let phone = u.start();
             q = q
-                .bind(new_id())
-                .bind(&c.phone_number)
-                .bind(&range_rows[*range].0)
+                .bind(format!("{range_id}{phone}"))
+                .bind(phone)
+                .bind(range_id)
                 .bind(&g.request.id)
                 .bind(&g.request.account_id)
                 .bind(&g.request.company_profile_id)
@@ -433,14 +432,33 @@ pub async fn assign(
         }
         q.execute(&mut *conn).await?;
     }
+    for chunk in blocks.chunks(500) {
+        let sql = format!(
+            "WITH u(range_id, request_id, account_id, profile_id, lo, hi) AS (VALUES {}) \
+             INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) \
+             SELECT u.range_id || n.phone_number, n.phone_number, u.range_id, u.request_id, u.account_id, u.profile_id, {now} \
+             FROM u CROSS JOIN numbers n WHERE n.num >= u.lo AND n.num <= u.hi",
+            values_placeholders(&*conn, chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for (range_id, g, u) in chunk {
+            q = q
+                .bind(range_id)
+                .bind(&g.request.id)
+                .bind(&g.request.account_id)
+                .bind(&g.request.company_profile_id)
+                .bind(u.first)
+                .bind(u.last());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(all_ranges)
 }
 
-/// Numbers claimed for one request, in units of `unit` contiguous numbers.
+/// Units claimed for one request.
 pub struct Grant<'a> {
     pub request: &'a NumberRequest,
-    pub claimed: &'a [Claimed],
-    pub unit: usize,
+    pub units: &'a [Unit],
 }
 
 /// Writes the status event for the state each request is in now, with its payload (the request
@@ -742,12 +760,23 @@ pub async fn release(
     .bind(phone_number)
     .fetch_one(&mut *conn)
     .await?;
+    // The range ends when none of its numbers is held under it any more: a lookup in the live
+    // index per number of the range.
+    let (start, end): (String, String) =
+        sqlx::query_as("SELECT start_number, end_number FROM request_ranges WHERE id = $1")
+            .bind(&range_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let num = |e164: &str| e164.trim_start_matches('+').parse::<i64>().unwrap_or(0);
     sqlx::query(
         "UPDATE request_ranges SET valid_to_ms = $1 WHERE id = $2 AND NOT EXISTS \
-         (SELECT 1 FROM assigned_numbers WHERE range_id = $2 AND valid_to_ms IS NULL)",
+         (SELECT 1 FROM numbers n JOIN assigned_numbers a ON a.phone_number = n.phone_number \
+          WHERE n.num >= $3 AND n.num <= $4 AND a.valid_to_ms IS NULL AND a.range_id = $2)",
     )
     .bind(now)
     .bind(&range_id)
+    .bind(num(&start))
+    .bind(num(&end))
     .execute(&mut *conn)
     .await?;
     Ok(Some(PhoneNumber {
