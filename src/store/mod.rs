@@ -35,10 +35,12 @@ pub struct Db {
     read: AnyPool,
 }
 
-/// Page size of a new SQLite database (an existing one keeps its own). With 16 KiB pages a
-/// bulk import spends about a fifth less CPU than with the 4 KiB default: fewer page splits
-/// and a quarter of the system calls for the same bytes.
-const PAGE_SIZE: u32 = 16_384;
+/// Page size of a new SQLite database (an existing one keeps its own): SQLite's default. A
+/// create transaction changes a few small rows in some twenty b-trees and its commit writes each
+/// touched page whole; with 4 KiB rather than 16 KiB pages creates ran 20–50 % faster and
+/// small block requests twice as fast, while a one-entry bulk import ran about a fifth slower
+/// (BENCHMARKS.md).
+const PAGE_SIZE: u32 = 4_096;
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
