@@ -61,7 +61,7 @@ pub fn test_database_url(dir: &Path) -> String {
 }
 
 /// Creates the PostgreSQL database of `url` if it does not exist yet.
-async fn ensure_postgres_database(url: &str) {
+pub async fn ensure_postgres_database(url: &str) {
     use sqlx::Connection;
     let (base, name) = url.rsplit_once('/').expect("a database name");
     let mut conn = sqlx::postgres::PgConnection::connect(&format!("{base}/postgres"))

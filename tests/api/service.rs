@@ -237,3 +237,87 @@ async fn an_instance_refuses_a_schema_newer_than_it_knows() {
     };
     assert!(err.contains("newer than this numberdesk knows"), "{err}");
 }
+
+/// A database made by schema 1 keeps its assignments through migration 2, which rebuilds
+/// `assigned_numbers` with new ids: the numbers are still listed, in the same order, a release
+/// still works, and a range ends only when its last number is released.
+#[tokio::test]
+async fn upgrading_from_schema_1_keeps_every_assignment() {
+    use numberdesk::store::{Db, Dialect, requests};
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = test_config(dir.path());
+    if !cfg.is_sqlite() {
+        ensure_postgres_database(&cfg.database_url).await;
+    }
+    let db = Db::connect(&cfg).await.unwrap();
+    let schema_1 = match db.dialect {
+        Dialect::Sqlite => include_str!("../../migrations/sqlite/0001_initial.sql"),
+        Dialect::Postgres => include_str!("../../migrations/postgres/0001_initial.sql"),
+    };
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("initial"),
+            MigrationType::Simple,
+            Cow::Borrowed(schema_1),
+            false,
+        )]),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
+    .run(db.write())
+    .await
+    .unwrap();
+    // Schema 1 data: a range of three numbers, the first one already released, assignment ids
+    // being plain UUIDs.
+    for sql in [
+        "INSERT INTO accounts VALUES ('acc', 'a', 0)",
+        "INSERT INTO company_profiles VALUES ('prof', 'acc', '{}', 'NL', 'Approved', NULL, 0, 0)",
+        "INSERT INTO numbers (phone_number, num, country_code, phone_number_type, area_code, status, available_at_ms, created_ms) VALUES \
+         ('+31201000000', 31201000000, 'NL', 'LOCAL', '20', 2, 99999999999999, 0), \
+         ('+31201000001', 31201000001, 'NL', 'LOCAL', '20', 1, NULL, 0), \
+         ('+31201000002', 31201000002, 'NL', 'LOCAL', '20', 1, NULL, 0)",
+        "INSERT INTO number_requests VALUES ('req', 'acc', 'prof', 'NL', 'LOCAL', 1, 3, '20', NULL, NULL, NULL, NULL, 0, 3, 'x', 0, 0)",
+        "INSERT INTO request_ranges VALUES ('rng', 'req', '+31201000000', '+31201000002', 3, 0, NULL)",
+        "INSERT INTO assigned_numbers VALUES \
+         ('0190a000-0000-7000-8000-000000000001', '+31201000000', 'rng', 'req', 'acc', 'prof', 0, 5), \
+         ('0190a000-0000-7000-8000-000000000002', '+31201000001', 'rng', 'req', 'acc', 'prof', 0, NULL), \
+         ('0190a000-0000-7000-8000-000000000003', '+31201000002', 'rng', 'req', 'acc', 'prof', 0, NULL)",
+    ] {
+        sqlx::query(sql).execute(db.write()).await.unwrap();
+    }
+    assert_eq!(db.migrate().await.unwrap(), 2);
+
+    let (held, total) = requests::phone_numbers(&db, "acc", 0, 10).await.unwrap();
+    let held: Vec<&str> = held.iter().map(|n| n.phone_number.as_str()).collect();
+    assert_eq!((held, total), (vec!["+31201000002", "+31201000001"], 2));
+
+    let range_end = || async {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT valid_to_ms FROM request_ranges WHERE id = 'rng'",
+        )
+        .fetch_one(db.read())
+        .await
+        .unwrap()
+    };
+    for (number, ended) in [("+31201000001", None), ("+31201000002", Some(7))] {
+        let mut tx = db.begin().await.unwrap();
+        let released = requests::release(&mut tx, "acc", number, 7, 8)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(released.map(|n| n.phone_number).as_deref(), Some(number));
+        assert_eq!(range_end().await, ended, "after releasing {number}");
+    }
+    let mut tx = db.begin().await.unwrap();
+    let again = requests::release(&mut tx, "acc", "+31201000001", 9, 10)
+        .await
+        .unwrap();
+    assert!(again.is_none(), "a released number was released twice");
+    tx.rollback().await.unwrap();
+    db.close().await;
+}
