@@ -18,6 +18,8 @@ pub enum PhoneNumberType {
 }
 
 impl PhoneNumberType {
+    pub const ALL: [PhoneNumberType; 3] = [Self::Local, Self::National, Self::Tollfree];
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "LOCAL" => Some(Self::Local),

@@ -572,7 +572,7 @@ fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
     }
 }
 
-/// Claims `quantity` units (single numbers or aligned blocks) with one guarded statement, and
+/// Claims `quantity` units (single numbers or aligned blocks) with guarded statements, and
 /// forgets the whole blocks they were part of. May return fewer: the caller rolls back.
 async fn claim_units(
     tx: &mut Tx,

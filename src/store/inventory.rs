@@ -804,10 +804,14 @@ pub async fn area_code_cities(
     country: &str,
     area_code: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT city_key FROM numbers WHERE country_code = $1 AND phone_number_type IN ('LOCAL', 'NATIONAL', 'TOLLFREE') \
+    // Type names are our own constants, not input.
+    let types = crate::domain::PhoneNumberType::ALL
+        .map(|t| format!("'{}'", t.as_str()))
+        .join(", ");
+    sqlx::query_scalar(&format!(
+        "SELECT DISTINCT city_key FROM numbers WHERE country_code = $1 AND phone_number_type IN ({types}) \
          AND area_code = $2 AND city_key <> ''",
-    )
+    ))
     .bind(country)
     .bind(area_code)
     .fetch_all(db.read())

@@ -434,11 +434,11 @@ pub async fn assign(
     }
     for chunk in blocks.chunks(500) {
         let sql = format!(
-            "WITH u(range_id, request_id, account_id, profile_id, lo, hi) AS (VALUES {}) \
+            "WITH u(range_id, request_id, account_id, profile_id, lo, hi, at_ms) AS (VALUES {}) \
              INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) \
-             SELECT u.range_id || n.phone_number, n.phone_number, u.range_id, u.request_id, u.account_id, u.profile_id, {now} \
+             SELECT u.range_id || n.phone_number, n.phone_number, u.range_id, u.request_id, u.account_id, u.profile_id, u.at_ms \
              FROM u CROSS JOIN numbers n WHERE n.num >= u.lo AND n.num <= u.hi",
-            values_placeholders(&*conn, chunk.len(), 6)
+            values_placeholders(&*conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for (range_id, g, u) in chunk {
@@ -448,7 +448,8 @@ pub async fn assign(
                 .bind(&g.request.account_id)
                 .bind(&g.request.company_profile_id)
                 .bind(u.first)
-                .bind(u.last());
+                .bind(u.last())
+                .bind(now);
         }
         q.execute(&mut *conn).await?;
     }
