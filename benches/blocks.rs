@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000`).
 
 mod common;
-use common::arg;
+use common::{arg, nl_local_entry as entry};
 
 use std::time::{Duration, Instant};
 
@@ -29,15 +29,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 fn fragmented_stock(thousands: usize) -> Vec<StockBlock> {
     let base: i64 = 31_200_000_000;
     let mut out = Vec::new();
-    let entry = |first: i64, count: i64| StockBlock {
-        first,
-        count,
-        country_code: "NL".into(),
-        phone_number_type: "LOCAL".into(),
-        area_code: Some("20".into()),
-        city: Some("Amsterdam".into()),
-        region: None,
-    };
     for k in 0..thousands as i64 {
         let start = base + k * 1000;
         if k % 50 == 0 {

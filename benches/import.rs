@@ -10,7 +10,7 @@
 
 #[allow(dead_code)] // the account set-up is not needed here
 mod common;
-use common::arg;
+use common::{arg, nl_local_entry as entry};
 
 use std::time::Instant;
 
@@ -20,18 +20,6 @@ use numberdesk::stock::StockBlock;
 use numberdesk::store::inventory::TRACKED_BLOCK_SIZES;
 
 const BASE: i64 = 31_200_000_000;
-
-fn entry(first: i64, count: i64) -> StockBlock {
-    StockBlock {
-        first,
-        count,
-        country_code: "NL".into(),
-        phone_number_type: "LOCAL".into(),
-        area_code: Some("20".into()),
-        city: Some("Amsterdam".into()),
-        region: None,
-    }
-}
 
 async fn fresh(dir: &tempfile::TempDir, name: &str) -> anyhow::Result<AppState> {
     let config = Config {

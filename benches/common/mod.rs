@@ -1,9 +1,10 @@
-//! Set-up shared by the benchmarks: command-line numbers, and an account with an approved NL
-//! `LOCAL` company profile written straight to the database.
+//! Set-up shared by the benchmarks: command-line numbers, NL `LOCAL` stock entries, and an
+//! account with an approved NL `LOCAL` company profile written straight to the database.
 
 use numberdesk::AppState;
 use numberdesk::domain::{ProfileStatus, new_id, now_ms};
 use numberdesk::model::ProfileData;
+use numberdesk::stock::StockBlock;
 use numberdesk::store::{accounts, profiles};
 
 /// `--name N` from the command line, or `default`.
@@ -15,6 +16,20 @@ pub fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A stock entry of `count` NL `LOCAL` numbers from `first`, area code 20, Amsterdam.
+#[allow(dead_code)] // the benches use it; the load driver, which includes this file too, does not
+pub fn nl_local_entry(first: i64, count: i64) -> StockBlock {
+    StockBlock {
+        first,
+        count,
+        country_code: "NL".into(),
+        phone_number_type: "LOCAL".into(),
+        area_code: Some("20".into()),
+        city: Some("Amsterdam".into()),
+        region: None,
+    }
 }
 
 /// Creates an account and an approved NL `LOCAL` profile; returns (account id, profile id).

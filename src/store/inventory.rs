@@ -297,6 +297,23 @@ async fn insert_whole_blocks(
     Ok(())
 }
 
+/// The aligned blocks of `size` that contain a number of any span `(first, last)` (both
+/// included), as runs of consecutive block starts `(first start, last start)`.
+fn block_runs(size: i64, spans: impl Iterator<Item = (i64, i64)>) -> Vec<(i64, i64)> {
+    let mut starts: Vec<(i64, i64)> = spans
+        .map(|(first, last)| (first - first % size, last - last % size))
+        .collect();
+    starts.sort_unstable();
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for (a, b) in starts {
+        match runs.last_mut() {
+            Some((_, end)) if a <= *end + size => *end = (*end).max(b),
+            _ => runs.push((a, b)),
+        }
+    }
+    runs
+}
+
 /// Forgets the whole blocks that contain any number of `units` (they are no longer all free):
 /// per tracked size, one range of block starts per run of touched blocks.
 pub async fn break_blocks(
@@ -305,19 +322,8 @@ pub async fn break_blocks(
 ) -> Result<(), sqlx::Error> {
     let mut terms = Vec::new();
     for t in TRACKED_BLOCK_SIZES {
-        let mut spans: Vec<(i64, i64)> = units
-            .iter()
-            .map(|u| (u.first - u.first % t, u.last() - u.last() % t))
-            .collect();
-        spans.sort_unstable();
-        let mut merged: Vec<(i64, i64)> = Vec::new();
-        for (a, b) in spans {
-            match merged.last_mut() {
-                Some((_, end)) if a <= *end + t => *end = (*end).max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        terms.extend(merged.into_iter().map(|(a, b)| (t, a, b)));
+        let runs = block_runs(t, units.iter().map(|u| (u.first, u.last())));
+        terms.extend(runs.into_iter().map(|(a, b)| (t, a, b)));
     }
     // A few terms per statement: SQLite limits the depth of an expression tree. The bounds are
     // bound, so a claim of one unit always sends the same statement text.
@@ -382,22 +388,13 @@ async fn mark_whole_ranges(
     ranges: &[(i64, i64)],
 ) -> Result<(), sqlx::Error> {
     for s in TRACKED_BLOCK_SIZES {
-        // Merge touched blocks into runs, one grouped scan per run.
-        let mut touched: Vec<(i64, i64)> = ranges
+        // One grouped scan per run of touched blocks.
+        let spans = ranges
             .iter()
             .filter(|(lo, hi)| lo < hi)
-            .map(|&(lo, hi)| (lo - lo % s, (hi - 1) - (hi - 1) % s + s))
-            .collect();
-        touched.sort_unstable();
-        let mut runs: Vec<(i64, i64)> = Vec::new();
-        for (lo, hi) in touched {
-            match runs.last_mut() {
-                Some((_, end)) if *end >= lo => *end = (*end).max(hi),
-                _ => runs.push((lo, hi)),
-            }
-        }
-        for (lo, hi) in runs {
-            mark_whole_in(conn, s, lo, hi).await?;
+            .map(|&(lo, hi)| (lo, hi - 1));
+        for (first, last) in block_runs(s, spans) {
+            mark_whole_in(conn, s, first, last + s).await?;
         }
     }
     Ok(())
