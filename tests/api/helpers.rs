@@ -80,6 +80,21 @@ pub async fn ensure_postgres_database(url: &str) {
     }
 }
 
+/// Best effort: drops the PostgreSQL database of `url` (its connections too), so a test run does
+/// not leave hundreds of databases filling the cluster's disk.
+pub async fn drop_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let Some((base, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&format!("{base}/postgres")).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 pub fn test_config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
@@ -129,6 +144,29 @@ async fn start(cfg: Config, dir: Option<TempDir>, dir_path: PathBuf) -> TestApp 
         dir_path,
         shutdown: Some(tx),
         handle: Some(handle),
+    }
+}
+
+/// An app that owns its folder owns its PostgreSQL database too: dropping the app drops it. (A
+/// folder the caller keeps, for restarts, keeps its database.)
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.dir.is_none() || !self.db_url.starts_with("postgres") {
+            return;
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let url = self.db_url.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(drop_postgres_database(&url))
+        })
+        .join();
     }
 }
 

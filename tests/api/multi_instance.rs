@@ -45,18 +45,6 @@ async fn fresh_database(base: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Best effort: drops the database of `url` (after the servers are gone).
-async fn drop_database(url: &str) {
-    use sqlx::Connection;
-    let (base, name) = url.rsplit_once('/').unwrap();
-    if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&format!("{base}/postgres")).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-        let _ = conn.close().await;
-    }
-}
-
 fn server_env(db_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("NUMBERDESK_DATABASE_URL", db_url.to_string()),
@@ -440,7 +428,7 @@ async fn three_instances_share_stock_exactly_and_send_each_callback_once() {
     );
 
     drop(servers);
-    drop_database(&db).await;
+    drop_postgres_database(&db).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,7 +571,7 @@ async fn sigkill_of_one_instance_loses_no_request_and_no_event() {
     }
 
     drop(servers);
-    drop_database(&db).await;
+    drop_postgres_database(&db).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,5 +807,5 @@ async fn postgres_outage_answers_503_and_service_resumes_by_itself() {
     );
 
     drop(servers);
-    drop_database(&db).await;
+    drop_postgres_database(&db).await;
 }
