@@ -332,8 +332,7 @@ async fn get_request(
     Path(ids): Path<(String, String)>,
 ) -> ApiResult<axum::Json<NumberRequest>> {
     let id = path_id(&ids.1)?;
-    let mut conn = state.db.read().acquire().await?;
-    let row = requests::load(&mut conn, Some(&customer.account_id), &id)
+    let row = requests::get(&state.db, Some(&customer.account_id), &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(axum::Json(row.request))

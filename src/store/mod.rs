@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod deliveries;
 pub mod inventory;
+pub mod local;
 pub mod profiles;
 pub mod requests;
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,6 +21,31 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 use crate::config::Config;
 
 pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A value both drivers decode: what a [`Cols`] row hands out.
+pub trait ColType:
+    for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql
+{
+}
+impl<T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql> ColType for T {}
+
+/// A result row read by column name, from the pools or from [`local::LocalReads`]: each row
+/// mapping is written once for both.
+pub trait Cols {
+    fn col<T: ColType>(&self, name: &str) -> Result<T, sqlx::Error>;
+}
+
+impl Cols for sqlx::any::AnyRow {
+    fn col<T: ColType>(&self, name: &str) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(self, name)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn col<T: ColType>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.get(name).map_err(local::to_sqlx)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -33,6 +60,7 @@ pub struct Db {
     pub dialect: Dialect,
     write: AnyPool,
     read: AnyPool,
+    local: Option<Arc<local::LocalReads>>,
 }
 
 /// Page size of a new SQLite database (an existing one keeps its own): SQLite's default. A
@@ -119,6 +147,7 @@ impl Db {
                 dialect: Dialect::Sqlite,
                 write,
                 read,
+                local: Some(Arc::new(local::LocalReads::new(path))),
             })
         } else {
             let opts = quiet(AnyConnectOptions::from_str(url)?);
@@ -140,6 +169,7 @@ impl Db {
                 dialect: Dialect::Postgres,
                 write: pool.clone(),
                 read: pool,
+                local: None,
             })
         }
     }
@@ -147,6 +177,11 @@ impl Db {
     /// Pool for queries that only read.
     pub fn read(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// Point reads on the calling thread (SQLite only; see [`local`]).
+    pub fn local(&self) -> Option<&local::LocalReads> {
+        self.local.as_deref()
     }
 
     /// Pool for single-statement writes outside a transaction.
@@ -209,6 +244,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(local) = &self.local {
+            local.close();
+        }
         self.write.close().await;
         self.read.close().await;
     }

@@ -1,23 +1,20 @@
 //! Company profiles. The validated fields are one JSON document (`body`); what queries filter on
 //! has its own column.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::Db;
+use super::{Cols, Db};
 use crate::domain::{ProfileStatus, format_ms};
 use crate::model::{CompanyProfile, ProfileData};
 
-fn from_row(r: &AnyRow) -> anyhow::Result<CompanyProfile> {
-    let body: String = r.try_get("body")?;
+fn from_row(r: &impl Cols) -> anyhow::Result<CompanyProfile> {
+    let body: String = r.col("body")?;
     Ok(CompanyProfile {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
+        id: r.col("id")?,
+        account_id: r.col("account_id")?,
         data: serde_json::from_str(&body)?,
-        status: r.try_get("status")?,
-        status_reason: r.try_get("status_reason")?,
-        created_on: format_ms(r.try_get("created_ms")?),
-        updated_on: format_ms(r.try_get("updated_ms")?),
+        status: r.col("status")?,
+        status_reason: r.col("status_reason")?,
+        created_on: format_ms(r.col("created_ms")?),
+        updated_on: format_ms(r.col("updated_ms")?),
     })
 }
 
@@ -63,6 +60,14 @@ pub async fn get(
     account_id: Option<&str>,
     id: &str,
 ) -> anyhow::Result<Option<CompanyProfile>> {
+    if let Some(local) = db.local() {
+        let sql = format!(
+            "SELECT {COLS} FROM company_profiles WHERE id = ?1 AND (?2 IS NULL OR account_id = ?2)"
+        );
+        return Ok(local
+            .query(&sql, &[&id, &account_id], |r| from_row(r))?
+            .pop());
+    }
     let row = match account_id {
         Some(acc) => {
             sqlx::query(&format!(

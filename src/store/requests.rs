@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::inventory::Unit;
-use super::{Db, values_placeholders};
+use super::{Cols, Db, values_placeholders};
 use crate::domain::{RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
 
@@ -22,33 +21,33 @@ pub struct RequestRow {
     pub status: RequestStatus,
 }
 
-fn from_row(r: &AnyRow) -> Result<RequestRow, sqlx::Error> {
-    let status_id: i64 = r.try_get("status_id")?;
+fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
+    let status_id: i64 = r.col("status_id")?;
     let status = RequestStatus::from_id(status_id).unwrap_or(RequestStatus::Pending);
-    let quantity: i64 = r.try_get("quantity")?;
-    let range_size: Option<i64> = r.try_get("range_size")?;
+    let quantity: i64 = r.col("quantity")?;
+    let range_size: Option<i64> = r.col("range_size")?;
     Ok(RequestRow {
         request: NumberRequest {
-            id: r.try_get("id")?,
-            account_id: r.try_get("account_id")?,
-            company_profile_id: r.try_get("company_profile_id")?,
-            country_code: r.try_get("country_code")?,
-            phone_number_type: r.try_get("phone_number_type")?,
+            id: r.col("id")?,
+            account_id: r.col("account_id")?,
+            company_profile_id: r.col("company_profile_id")?,
+            country_code: r.col("country_code")?,
+            phone_number_type: r.col("phone_number_type")?,
             quantity,
             range_size,
-            area_code: r.try_get("area_code")?,
-            city: r.try_get("city")?,
-            region: r.try_get("region")?,
-            comment: r.try_get("comment")?,
-            callback_url: r.try_get("callback_url")?,
+            area_code: r.col("area_code")?,
+            city: r.col("city")?,
+            region: r.col("region")?,
+            comment: r.col("comment")?,
+            callback_url: r.col("callback_url")?,
             status: status.name().into(),
             status_id,
-            reason: r.try_get("reason")?,
-            created_on: format_ms(r.try_get("created_ms")?),
-            updated_on: format_ms(r.try_get("updated_ms")?),
+            reason: r.col("reason")?,
+            created_on: format_ms(r.col("created_ms")?),
+            updated_on: format_ms(r.col("updated_ms")?),
             ranges: Vec::new(),
         },
-        requires_review: r.try_get::<i64, _>("requires_review")? != 0,
+        requires_review: r.col::<i64>("requires_review")? != 0,
         status,
     })
 }
@@ -67,16 +66,16 @@ pub fn empty_ranges(quantity: i64, range_size: Option<i64>) -> Vec<NumberRange> 
         .collect()
 }
 
-fn range_from_row(r: &AnyRow) -> Result<(String, NumberRange), sqlx::Error> {
+fn range_from_row(r: &impl Cols) -> Result<(String, NumberRange), sqlx::Error> {
     Ok((
-        r.try_get("number_request_id")?,
+        r.col("number_request_id")?,
         NumberRange {
-            id: Some(r.try_get("id")?),
-            start: Some(r.try_get("start_number")?),
-            end: Some(r.try_get("end_number")?),
-            size: r.try_get("size")?,
-            valid_from: Some(format_ms(r.try_get("valid_from_ms")?)),
-            valid_to: r.try_get::<Option<i64>, _>("valid_to_ms")?.map(format_ms),
+            id: Some(r.col("id")?),
+            start: Some(r.col("start_number")?),
+            end: Some(r.col("end_number")?),
+            size: r.col("size")?,
+            valid_from: Some(format_ms(r.col("valid_from_ms")?)),
+            valid_to: r.col::<Option<i64>>("valid_to_ms")?.map(format_ms),
         },
     ))
 }
@@ -118,58 +117,96 @@ async fn attach_ranges(
     Ok(())
 }
 
+fn load_sql(for_account: bool) -> String {
+    let cols = COLS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {cols}, g.id AS g_id, g.start_number, g.end_number, g.size, g.valid_from_ms AS g_from, g.valid_to_ms AS g_to \
+         FROM number_requests r LEFT JOIN request_ranges g ON g.number_request_id = r.id \
+         WHERE r.id = $1{} ORDER BY g.start_number",
+        if for_account {
+            " AND r.account_id = $2"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The range of one row of [`load_sql`], if the row has one.
+fn joined_range(r: &impl Cols) -> Result<Option<NumberRange>, sqlx::Error> {
+    let Some(range_id) = r.col::<Option<String>>("g_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(NumberRange {
+        id: Some(range_id),
+        start: Some(r.col("start_number")?),
+        end: Some(r.col("end_number")?),
+        size: r.col("size")?,
+        valid_from: Some(format_ms(r.col("g_from")?)),
+        valid_to: r.col::<Option<i64>>("g_to")?.map(format_ms),
+    }))
+}
+
+/// The request of the rows of [`load_sql`] with its ranges, shown once it is completed.
+fn with_ranges(head: Option<RequestRow>, ranges: Vec<NumberRange>) -> Option<RequestRow> {
+    head.map(|mut row| {
+        row.request.ranges = if row.status == RequestStatus::Completed && !ranges.is_empty() {
+            ranges
+        } else {
+            empty_ranges(row.request.quantity, row.request.range_size)
+        };
+        row
+    })
+}
+
 /// One request with its ranges, in one query; `account_id` None is the operator's view.
 pub async fn load(
     conn: &mut AnyConnection,
     account_id: Option<&str>,
     id: &str,
 ) -> Result<Option<RequestRow>, sqlx::Error> {
-    let cols = COLS
-        .split(", ")
-        .map(|c| format!("r.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {cols}, g.id AS g_id, g.start_number, g.end_number, g.size, g.valid_from_ms AS g_from, g.valid_to_ms AS g_to \
-         FROM number_requests r LEFT JOIN request_ranges g ON g.number_request_id = r.id \
-         WHERE r.id = $1{} ORDER BY g.start_number",
-        if account_id.is_some() {
-            " AND r.account_id = $2"
-        } else {
-            ""
-        }
-    );
+    let sql = load_sql(account_id.is_some());
     let mut q = sqlx::query(&sql).bind(id);
     if let Some(acc) = account_id {
         q = q.bind(acc);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
+    let head = rows.first().map(from_row).transpose()?;
+    let ranges = rows
+        .iter()
+        .filter_map(|r| joined_range(r).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(with_ranges(head, ranges))
+}
+
+/// [`load`] outside a transaction: on SQLite a point read on this thread ([`super::local`]).
+pub async fn get(
+    db: &Db,
+    account_id: Option<&str>,
+    id: &str,
+) -> Result<Option<RequestRow>, sqlx::Error> {
+    let Some(local) = db.local() else {
+        let mut conn = db.read().acquire().await?;
+        return load(&mut conn, account_id, id).await;
     };
-    let mut row = from_row(first)?;
+    let sql = load_sql(account_id.is_some());
+    let mut head = None;
     let mut ranges = Vec::new();
-    if row.status == RequestStatus::Completed {
-        for r in &rows {
-            let Some(range_id) = r.try_get::<Option<String>, _>("g_id")? else {
-                continue;
-            };
-            ranges.push(NumberRange {
-                id: Some(range_id),
-                start: Some(r.try_get("start_number")?),
-                end: Some(r.try_get("end_number")?),
-                size: r.try_get("size")?,
-                valid_from: Some(format_ms(r.try_get("g_from")?)),
-                valid_to: r.try_get::<Option<i64>, _>("g_to")?.map(format_ms),
-            });
-        }
-    }
-    row.request.ranges = if ranges.is_empty() {
-        empty_ranges(row.request.quantity, row.request.range_size)
-    } else {
-        ranges
+    let params: &[&dyn rusqlite::ToSql] = match &account_id {
+        Some(acc) => &[&id, acc],
+        None => &[&id],
     };
-    Ok(Some(row))
+    local.query(&sql, params, |r| {
+        if head.is_none() {
+            head = Some(from_row(r)?);
+        }
+        ranges.extend(joined_range(r)?);
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(with_ranges(head, ranges))
 }
 
 /// Filters of a request list.
