@@ -26,7 +26,9 @@ pub struct Leased {
 
 /// Leases up to `limit` due deliveries of `channel` until `lease_until_ms`. A callback waits
 /// while an earlier event of the same request still has a pending callback, so callbacks arrive
-/// in order.
+/// in order. The update names rows by id only: `due` chose them under the write lock (SQLite)
+/// or locked them with their conditions checked again (PostgreSQL), and a repeated `state`
+/// condition made SQLite walk every pending row instead of looking the ids up.
 pub async fn lease_due(
     db: &Db,
     channel: &str,
@@ -42,7 +44,6 @@ pub async fn lease_due(
                 AND e.channel = 'callback' AND e.state = 'pending' AND e.event_id < d.event_id)) \
            ORDER BY d.next_attempt_ms, d.id LIMIT $3{lock}) \
          UPDATE deliveries SET lease_until_ms = $1 WHERE id IN (SELECT id FROM due) \
-         AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $2) \
          RETURNING id, event_id, number_request_id, account_id, channel, target, attempts, retry_base, \
            (SELECT e.status_id FROM status_events e WHERE e.id = deliveries.event_id) AS event_status, \
            (SELECT e.reason FROM status_events e WHERE e.id = deliveries.event_id) AS event_reason, \

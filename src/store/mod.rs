@@ -81,6 +81,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "lean claims",
         include_str!("../../migrations/sqlite/0002_lean_claims.sql"),
     ),
+    (
+        3,
+        "due deliveries",
+        include_str!("../../migrations/sqlite/0003_due_deliveries.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -92,6 +97,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "lean claims",
         include_str!("../../migrations/postgres/0002_lean_claims.sql"),
+    ),
+    (
+        3,
+        "due deliveries",
+        include_str!("../../migrations/postgres/0003_due_deliveries.sql"),
     ),
 ];
 

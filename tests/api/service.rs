@@ -290,7 +290,11 @@ async fn upgrading_from_schema_1_keeps_every_assignment() {
     ] {
         sqlx::query(sql).execute(db.write()).await.unwrap();
     }
-    assert_eq!(db.migrate().await.unwrap(), 2);
+    assert_eq!(
+        db.migrate().await.unwrap(),
+        3,
+        "migrated to the latest schema"
+    );
 
     let (held, total) = requests::phone_numbers(&db, "acc", 0, 10).await.unwrap();
     let held: Vec<&str> = held.iter().map(|n| n.phone_number.as_str()).collect();
