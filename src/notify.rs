@@ -391,6 +391,11 @@ pub async fn run(state: AppState, notifier: Arc<Notifier>, stop: watch::Receiver
 /// Deliveries of one channel in flight at once.
 const IN_FLIGHT: usize = 128;
 
+/// After an attempt finishes, the attempts that finish within this window are recorded with it
+/// in one transaction: on SQLite every record takes the one writer that creates wait for, and
+/// recording e-mails one by one as the SMTP server answered them made many small transactions.
+const RECORD_WINDOW: Duration = Duration::from_millis(10);
+
 async fn run_channel(
     state: AppState,
     notifier: Arc<Notifier>,
@@ -435,9 +440,10 @@ async fn run_channel(
         }
         tokio::select! {
             Some(first) = inflight.join_next(), if !inflight.is_empty() => {
-                // Record every attempt that has finished by now in one transaction.
+                // Record every attempt that finishes within the window in one transaction.
                 let mut done: Vec<_> = first.ok().flatten().into_iter().collect();
-                while let Some(r) = inflight.try_join_next() {
+                let until = tokio::time::Instant::now() + RECORD_WINDOW;
+                while let Ok(Some(r)) = tokio::time::timeout_at(until, inflight.join_next()).await {
                     done.extend(r.ok().flatten());
                 }
                 record(&state, &done).await;
