@@ -54,40 +54,37 @@ pub async fn insert(
     })
 }
 
-/// One profile; `account_id` None is the operator's view.
+/// One profile; `account_id` None is the operator's view. On SQLite a point read on this
+/// thread ([`super::local`]).
 pub async fn get(
     db: &Db,
     account_id: Option<&str>,
     id: &str,
 ) -> anyhow::Result<Option<CompanyProfile>> {
+    let sql = format!(
+        "SELECT {COLS} FROM company_profiles WHERE id = $1{}",
+        if account_id.is_some() {
+            " AND account_id = $2"
+        } else {
+            ""
+        }
+    );
     if let Some(local) = db.local() {
-        let sql = format!(
-            "SELECT {COLS} FROM company_profiles WHERE id = ?1 AND (?2 IS NULL OR account_id = ?2)"
-        );
-        return Ok(local
-            .query(&sql, &[&id, &account_id], |r| from_row(r))?
-            .pop());
+        let params: &[&dyn rusqlite::ToSql] = match &account_id {
+            Some(acc) => &[&id, acc],
+            None => &[&id],
+        };
+        return Ok(local.query(&sql, params, |r| from_row(r))?.pop());
     }
-    let row = match account_id {
-        Some(acc) => {
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM company_profiles WHERE id = $1 AND account_id = $2"
-            ))
-            .bind(id)
-            .bind(acc)
-            .fetch_optional(db.read())
-            .await?
-        }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM company_profiles WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(db.read())
-            .await?
-        }
-    };
-    row.as_ref().map(from_row).transpose()
+    let mut q = sqlx::query(&sql).bind(id);
+    if let Some(acc) = account_id {
+        q = q.bind(acc);
+    }
+    q.fetch_optional(db.read())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn list(
