@@ -2,7 +2,8 @@
 //! most aligned blocks broken, then times number requests for one block of 10, 100 and 1,000
 //! through the same service function the API calls (no HTTP), and prints p50/p99.
 //!
-//! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000`).
+//! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000
+//! --keep DIR`).
 
 mod common;
 use common::{arg, nl_local_entry as entry};
@@ -58,9 +59,16 @@ fn fragmented_stock(thousands: usize) -> Vec<StockBlock> {
 async fn main() -> anyhow::Result<()> {
     let thousands = arg("--thousands", 11_600);
     let requests = arg("--requests", 200);
-    let dir = tempfile::tempdir()?;
+    // `--keep DIR`: build the database in DIR and leave it there (to inspect or re-time it).
+    let args: Vec<String> = std::env::args().collect();
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1));
+    let temp = tempfile::tempdir()?;
+    let dir = keep.map_or(temp.path(), std::path::Path::new);
     let config = Config {
-        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
+        database_url: format!("sqlite://{}/bench.db", dir.display()),
         ..Config::default()
     };
     let state = AppState::new(config).await?;

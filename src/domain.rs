@@ -121,11 +121,23 @@ impl ProfileStatus {
     }
 }
 
-/// Stock status of one number (`numbers.status`).
+/// Stock status of one number (`numbers.status`). A number is free when `AVAILABLE` or
+/// `SEALED`.
 pub mod stock {
+    /// Free, in the claim indexes.
     pub const AVAILABLE: i64 = 0;
     pub const ASSIGNED: i64 = 1;
     pub const AGING: i64 = 2;
+    /// Free, in an untouched whole aligned block of [`SEAL`] numbers added by one import run:
+    /// every number of the block is sealed, the block has its `whole_blocks` row, and its
+    /// numbers are in neither claim index nor are its smaller blocks in `whole_blocks`. A block
+    /// request of `SEAL` takes it with no index work per number; a claim of single numbers or
+    /// of smaller blocks that finds too little unseals whole blocks first (`inventory::unseal`).
+    pub const SEALED: i64 = 3;
+    /// The size of a sealed block.
+    pub const SEAL: i64 = 1000;
+    /// SQL condition of a free number.
+    pub const FREE_SQL: &str = "status IN (0, 3)";
 }
 
 /// Milliseconds since the Unix epoch, the storage form of every time.

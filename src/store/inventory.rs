@@ -102,25 +102,43 @@ pub async fn add_runs(
     }
     let (added, _) = insert_runs(conn, runs, now, false).await?;
     if added as i64 != wanted {
-        // Someone else added some of these meanwhile (PostgreSQL): check every touched block.
+        // Someone else added some of these meanwhile (PostgreSQL): a sealed block may not be
+        // whole, so unseal the span, then check every touched block.
+        sqlx::query(&format!(
+            "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
+            stock::AVAILABLE,
+            stock::SEALED
+        ))
+        .bind(span_lo)
+        .bind(span_hi)
+        .execute(&mut *conn)
+        .await?;
         let ranges: Vec<(i64, i64)> = order.iter().map(|r| (r.first, r.end())).collect();
         mark_whole_ranges(conn, &ranges).await?;
         return Ok(added);
     }
     // Merge adjacent runs of one block key: a block inside the merged run is whole.
     let mut merged: Vec<(i64, i64, BlockKey)> = Vec::new();
-    for r in order {
+    for r in &order {
         let k = r.block_key();
         match merged.last_mut() {
             Some((_, hi, last)) if *hi == r.first && *last == k => *hi = r.end(),
             _ => merged.push((r.first, r.end(), k)),
         }
     }
+    // The sealed blocks (whole, inside one run) have no smaller blocks recorded.
+    let sealed: Vec<(i64, i64)> = order.iter().filter_map(|r| sealed_span(r)).collect();
     for s in TRACKED_BLOCK_SIZES {
         for (lo, hi, k) in &merged {
-            let (a, b) = ((lo + s - 1) / s * s, hi / s * s);
-            if a < b {
-                insert_whole_blocks(conn, s, a, b, k).await?;
+            let mut parts = vec![(*lo, *hi)];
+            if s < stock::SEAL {
+                parts = without(parts, &sealed);
+            }
+            for (lo, hi) in parts {
+                let (a, b) = ((lo + s - 1) / s * s, hi / s * s);
+                if a < b {
+                    insert_whole_blocks(conn, s, a, b, k).await?;
+                }
             }
         }
         // A block reaching past the span is whole only if the numbers next to the span
@@ -140,8 +158,39 @@ pub async fn add_runs(
     Ok(added)
 }
 
+/// The aligned blocks of [`stock::SEAL`] numbers that lie inside `r`, as `[first, end)`: sealed
+/// when `r` is added to a fresh range.
+fn sealed_span(r: &StockRun) -> Option<(i64, i64)> {
+    let (a, b) = (
+        (r.first + stock::SEAL - 1) / stock::SEAL * stock::SEAL,
+        r.end() / stock::SEAL * stock::SEAL,
+    );
+    (a < b).then_some((a, b))
+}
+
+/// The parts of the sorted ranges `parts` outside the sorted, disjoint ranges `cut`.
+fn without(parts: Vec<(i64, i64)>, cut: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for (mut lo, hi) in parts {
+        for &(a, b) in cut {
+            if b <= lo || a >= hi {
+                continue;
+            }
+            if lo < a {
+                out.push((lo, a));
+            }
+            lo = lo.max(b);
+        }
+        if lo < hi {
+            out.push((lo, hi));
+        }
+    }
+    out
+}
+
 /// Inserts the numbers of `runs` in order (the first run naming a number wins), skipping known
-/// numbers. Returns how many were added and, when `returning`, which.
+/// numbers. Returns how many were added and, when `returning`, which. Unless `returning`, the
+/// blocks of [`sealed_span`] are added sealed: the caller has checked the range is fresh.
 async fn insert_runs(
     conn: &mut sqlx::AnyConnection,
     runs: &[StockRun],
@@ -150,17 +199,22 @@ async fn insert_runs(
 ) -> Result<(u64, Vec<i64>), sqlx::Error> {
     let sqlite = is_sqlite(conn);
     let tail = if returning { " RETURNING num" } else { "" };
-    // The long-run statement generates at most LONGEST_RUN numbers.
+    // The long-run statement generates at most LONGEST_RUN numbers; pieces are cut at
+    // multiples of it, so a sealed block is never cut.
     let pieces: Vec<StockRun>;
     let runs = if runs.iter().any(|r| r.count > LONGEST_RUN) {
         pieces = runs
             .iter()
             .flat_map(|r| {
-                (r.first..r.end())
-                    .step_by(LONGEST_RUN as usize)
-                    .map(move |first| StockRun {
+                let cuts = (r.first / LONGEST_RUN + 1..)
+                    .map(|k| k * LONGEST_RUN)
+                    .take_while(|&c| c < r.end());
+                std::iter::once(r.first)
+                    .chain(cuts.clone())
+                    .zip(cuts.chain(std::iter::once(r.end())))
+                    .map(|(first, end)| StockRun {
                         first,
-                        count: LONGEST_RUN.min(r.end() - first),
+                        count: end - first,
                         ..r.clone()
                     })
             })
@@ -195,6 +249,10 @@ async fn insert_runs(
             if !long {
                 q = q.bind(k as i64);
             }
+            if long {
+                let seal = sealed_span(r).filter(|_| !returning).unwrap_or((0, 0));
+                q = q.bind(seal.0).bind(seal.1);
+            }
             q = q
                 .bind(r.first)
                 .bind(r.end() - 1)
@@ -218,23 +276,26 @@ async fn insert_runs(
     Ok((count, added))
 }
 
-/// Inserts one run, `$1` first number to `$2` last, attributes `$3..$9`. SQLite counts the
-/// offsets with a cross join of two 1,000-row tables (a recursive step per number costs
-/// five times more); PostgreSQL has `generate_series`.
+/// Inserts one run, `$3` first number to `$4` last, attributes `$5..$11`; the numbers from `$1`
+/// to before `$2` are sealed. SQLite counts the offsets with a cross join of two 1,000-row
+/// tables (a recursive step per number costs five times more); PostgreSQL has `generate_series`.
 fn long_run_sql(sqlite: bool, now: i64, tail: &str) -> String {
     let insert = format!(
-        "INSERT INTO numbers ({NUMBER_COLS}) SELECT '+' || n, n, $3, $4, $5, $6, $7, $8, $9, {now}"
+        "INSERT INTO numbers ({NUMBER_COLS}, status) SELECT '+' || n, n, $5, $6, $7, $8, $9, $10, $11, {now}, \
+         CASE WHEN n >= $1 AND n < $2 THEN {sealed} ELSE {free} END",
+        sealed = stock::SEALED,
+        free = stock::AVAILABLE
     );
     if sqlite {
         format!(
             "WITH RECURSIVE d(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM d WHERE i < 999), \
-             g(n) AS (SELECT $1 + a.i * 1000 + b.i FROM d AS a CROSS JOIN d AS b \
-               WHERE a.i <= ($2 - $1) / 1000 AND a.i * 1000 + b.i <= $2 - $1) \
+             g(n) AS (SELECT $3 + a.i * 1000 + b.i FROM d AS a CROSS JOIN d AS b \
+               WHERE a.i <= ($4 - $3) / 1000 AND a.i * 1000 + b.i <= $4 - $3) \
              {insert} FROM g WHERE true ON CONFLICT DO NOTHING{tail}"
         )
     } else {
         format!(
-            "{insert} FROM generate_series($1, $2) AS g(n) WHERE true ON CONFLICT DO NOTHING{tail}"
+            "{insert} FROM generate_series($3, $4) AS g(n) WHERE true ON CONFLICT DO NOTHING{tail}"
         )
     }
 }
@@ -401,19 +462,24 @@ async fn mark_whole_ranges(
 }
 
 /// Records the whole blocks of `size` in `[lo, hi)` (multiples of `size`), by a grouped scan.
+/// Blocks smaller than a sealed block are whole only of unsealed numbers.
 async fn mark_whole_in(
     conn: &mut sqlx::AnyConnection,
     s: i64,
     lo: i64,
     hi: i64,
 ) -> Result<(), sqlx::Error> {
+    let free = if s < stock::SEAL {
+        format!("status = {}", stock::AVAILABLE)
+    } else {
+        stock::FREE_SQL.to_string()
+    };
     sqlx::query(&format!(
         "INSERT INTO whole_blocks (size, start_num, country_code, phone_number_type, area_code, city_key, region_key) \
          SELECT {s}, n.num, n.country_code, n.phone_number_type, n.area_code, n.city_key, n.region_key FROM numbers n \
-         WHERE n.num IN (SELECT (num / {s}) * {s} FROM numbers WHERE num >= $1 AND num < $2 AND status = {free} \
+         WHERE n.num IN (SELECT (num / {s}) * {s} FROM numbers WHERE num >= $1 AND num < $2 AND {free} \
            GROUP BY num / {s} HAVING COUNT(*) = {s} AND COUNT(DISTINCT country_code || '|' || phone_number_type || '|' || area_code || '|' || city_key || '|' || region_key) = 1) \
-         ON CONFLICT (size, start_num) DO NOTHING",
-        free = stock::AVAILABLE
+         ON CONFLICT (size, start_num) DO NOTHING"
     ))
     .bind(lo)
     .bind(hi)
@@ -435,25 +501,26 @@ fn block_starts(db: &Db, c: &Criteria, size: i64) -> (String, Vec<String>) {
             params,
         )
     } else {
-        let (filter, params) = free_filter(c, 2);
+        // Sealed numbers count: the claim unseals what it leaves of their blocks.
+        let (filter, params) = criteria_filter(c, 2);
         (
             format!(
-                "SELECT f.num AS start_num FROM numbers f WHERE {filter} AND f.num % {size} = 0 AND \
-                 (SELECT COUNT(*) FROM numbers g WHERE g.num >= f.num AND g.num < f.num + {size} AND g.status = {free} \
+                "SELECT f.num AS start_num FROM numbers f WHERE {filter} AND f.{free} AND f.num % {size} = 0 AND \
+                 (SELECT COUNT(*) FROM numbers g WHERE g.num >= f.num AND g.num < f.num + {size} AND g.{free} \
                   AND g.country_code = f.country_code AND g.phone_number_type = f.phone_number_type AND g.area_code = f.area_code \
                   AND g.city_key = f.city_key AND g.region_key = f.region_key) = {size} ORDER BY f.num LIMIT $1",
-                free = stock::AVAILABLE
+                free = stock::FREE_SQL
             ),
             params,
         )
     }
 }
 
-/// Claims `q` free aligned blocks of `size`: reads up to `q` block starts, then takes their
-/// numbers with guarded statements (as [`claim_singles`]: `status = available` is repeated) that
-/// return only a count, so a block of 1,000 sends no rows back. Returns the units claimed, or
-/// none when stock is short or a number was taken meanwhile: the caller then rolls back (all or
-/// nothing).
+/// Claims `q` free aligned blocks of `size`: reads up to `q` block starts (unsealing whole
+/// blocks when smaller tracked blocks run short), then takes their numbers with guarded
+/// statements (as [`claim_singles`]: the free status is repeated) that return only a count, so
+/// a block of 1,000 sends no rows back. Returns the units claimed, or none when stock is short
+/// or a number was taken meanwhile: the caller then rolls back (all or nothing).
 pub async fn claim_blocks(
     conn: &mut sqlx::AnyConnection,
     db: &Db,
@@ -461,12 +528,23 @@ pub async fn claim_blocks(
     size: i64,
     q: i64,
 ) -> Result<Vec<Unit>, sqlx::Error> {
-    let (starts, params) = block_starts(db, c, size);
-    let mut query = sqlx::query_scalar(&starts).bind(q);
-    for p in &params {
-        query = query.bind(p);
+    let (sql, params) = block_starts(db, c, size);
+    let read = async |conn: &mut sqlx::AnyConnection| {
+        let mut query = sqlx::query_scalar(&sql).bind(q);
+        for p in &params {
+            query = query.bind(p);
+        }
+        query.fetch_all(conn).await
+    };
+    let mut starts: Vec<i64> = read(&mut *conn).await?;
+    let tracked = TRACKED_BLOCK_SIZES.contains(&size);
+    let short = q - starts.len() as i64;
+    if short > 0 && tracked && size < stock::SEAL {
+        let blocks = (short * size + stock::SEAL - 1) / stock::SEAL;
+        if unseal(conn, db, c, blocks).await? > 0 {
+            starts = read(&mut *conn).await?;
+        }
     }
-    let starts: Vec<i64> = query.fetch_all(&mut *conn).await?;
     if (starts.len() as i64) < q {
         return Ok(Vec::new());
     }
@@ -480,9 +558,9 @@ pub async fn claim_blocks(
             .collect::<Vec<_>>()
             .join(" OR ");
         let sql = format!(
-            "UPDATE numbers SET status = {} WHERE ({ranges}) AND status = {}",
+            "UPDATE numbers SET status = {} WHERE ({ranges}) AND {}",
             stock::ASSIGNED,
-            stock::AVAILABLE,
+            stock::FREE_SQL,
         );
         let mut query = sqlx::query(&sql);
         for s in chunk {
@@ -493,10 +571,72 @@ pub async fn claim_blocks(
     if taken != (q * size) as u64 {
         return Ok(Vec::new());
     }
+    if !tracked {
+        // What is left of the sealed blocks these took part of.
+        let mut touched: Vec<i64> = starts
+            .iter()
+            .flat_map(|&first| {
+                let last = first + size - 1;
+                (first - first % stock::SEAL..=last).step_by(stock::SEAL as usize)
+            })
+            .collect();
+        touched.dedup();
+        unseal_at(conn, &touched).await?;
+    }
     Ok(starts
         .into_iter()
         .map(|first| Unit { first, size })
         .collect())
+}
+
+/// Unseals up to `blocks` sealed blocks matching `c`, the lowest first (see
+/// [`stock::SEALED`]). Returns how many numbers it unsealed.
+async fn unseal(
+    conn: &mut sqlx::AnyConnection,
+    db: &Db,
+    c: &Criteria,
+    blocks: i64,
+) -> Result<u64, sqlx::Error> {
+    let (filter, params) = criteria_filter(c, 2);
+    let sql = format!(
+        "SELECT start_num FROM whole_blocks WHERE size = {seal} AND {filter} \
+         AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {sealed} \
+         ORDER BY start_num LIMIT $1{lock}",
+        seal = stock::SEAL,
+        sealed = stock::SEALED,
+        lock = db.skip_locked(),
+    );
+    let mut q = sqlx::query_scalar(&sql).bind(blocks);
+    for p in &params {
+        q = q.bind(p);
+    }
+    let starts: Vec<i64> = q.fetch_all(&mut *conn).await?;
+    unseal_at(conn, &starts).await
+}
+
+/// Unseals the sealed numbers of the blocks of [`stock::SEAL`] starting at `starts`: they join
+/// the claim indexes, and the whole smaller blocks among them are recorded.
+async fn unseal_at(conn: &mut sqlx::AnyConnection, starts: &[i64]) -> Result<u64, sqlx::Error> {
+    let mut unsealed = 0;
+    for &b in starts {
+        let n = sqlx::query(&format!(
+            "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
+            stock::AVAILABLE,
+            stock::SEALED
+        ))
+        .bind(b)
+        .bind(b + stock::SEAL)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            for s in TRACKED_BLOCK_SIZES.into_iter().filter(|&s| s < stock::SEAL) {
+                mark_whole_in(conn, s, b, b + stock::SEAL).await?;
+            }
+        }
+        unsealed += n;
+    }
+    Ok(unsealed)
 }
 
 /// Free units matching `c`: single numbers, or whole aligned blocks of `range_size`.
@@ -512,6 +652,26 @@ pub async fn count_units(
     let starts = starts.replace(" FOR UPDATE SKIP LOCKED", "");
     let sql = format!("SELECT COUNT(*) FROM ({starts}) b");
     let mut q = sqlx::query_scalar(&sql).bind(i64::MAX);
+    for p in &params {
+        q = q.bind(p);
+    }
+    let whole: i64 = q.fetch_one(db.read()).await?;
+    if TRACKED_BLOCK_SIZES.contains(&size) && size < stock::SEAL {
+        return Ok(whole + stock::SEAL / size * count_sealed(db, c).await?);
+    }
+    Ok(whole)
+}
+
+/// How many sealed blocks match `c`.
+async fn count_sealed(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
+    let (filter, params) = criteria_filter(c, 1);
+    let sql = format!(
+        "SELECT COUNT(*) FROM whole_blocks WHERE size = {} AND {filter} \
+         AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {}",
+        stock::SEAL,
+        stock::SEALED
+    );
+    let mut q = sqlx::query_scalar(&sql);
     for p in &params {
         q = q.bind(p);
     }
@@ -609,16 +769,25 @@ pub async fn claim_singles(
         available = stock::AVAILABLE,
         lock = db.skip_locked(),
     );
-    let mut q = sqlx::query_scalar(&sql).bind(n);
-    for p in &params {
-        q = q.bind(p);
+    let mut nums: Vec<i64> = Vec::new();
+    loop {
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(n - nums.len() as i64);
+        for p in &params {
+            q = q.bind(p);
+        }
+        nums.extend(q.fetch_all(&mut *conn).await?);
+        let short = n - nums.len() as i64;
+        // Too few unsealed numbers: unseal whole blocks and take from them.
+        if short <= 0 || unseal(conn, db, c, (short + stock::SEAL - 1) / stock::SEAL).await? == 0 {
+            break;
+        }
     }
-    let mut nums: Vec<i64> = q.fetch_all(conn).await?;
     nums.sort_unstable();
     Ok(nums)
 }
 
-/// How many free single numbers match (for deciding and for availability).
+/// How many free single numbers match (for deciding and for availability): the unsealed ones
+/// in the claim index, and the sealed blocks.
 pub async fn count_free(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
     let (filter, params) = free_filter(c, 1);
     let sql = format!("SELECT COUNT(*) FROM numbers WHERE {filter}");
@@ -626,7 +795,8 @@ pub async fn count_free(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
     for p in &params {
         q = q.bind(p);
     }
-    q.fetch_one(db.read()).await
+    let unsealed: i64 = q.fetch_one(db.read()).await?;
+    Ok(unsealed + stock::SEAL * count_sealed(db, c).await?)
 }
 
 /// Puts released numbers whose rest is over back into stock; returns how many.
@@ -648,12 +818,12 @@ pub async fn return_aged(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
 pub async fn summary(db: &Db) -> Result<Vec<StockSummary>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT country_code, phone_number_type, area_code, MIN(city) AS city, MIN(region) AS region, \
-         SUM(CASE WHEN status = {a} THEN 1 ELSE 0 END) AS available, \
+         SUM(CASE WHEN {a} THEN 1 ELSE 0 END) AS available, \
          SUM(CASE WHEN status = {s} THEN 1 ELSE 0 END) AS assigned, \
          SUM(CASE WHEN status = {g} THEN 1 ELSE 0 END) AS aging, COUNT(*) AS total \
          FROM numbers GROUP BY country_code, phone_number_type, area_code, city_key, region_key \
          ORDER BY country_code, phone_number_type, area_code, city_key, region_key",
-        a = stock::AVAILABLE,
+        a = stock::FREE_SQL,
         s = stock::ASSIGNED,
         g = stock::AGING
     ))
@@ -676,11 +846,15 @@ pub async fn summary(db: &Db) -> Result<Vec<StockSummary>, sqlx::Error> {
         .collect()
 }
 
-/// Stock counts by status, for `/metrics`.
+/// Stock counts by status (sealed counted as available), for `/metrics`.
 pub async fn counts_by_status(db: &Db) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM numbers GROUP BY status")
-        .fetch_all(db.read())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT CASE WHEN {} THEN {} ELSE status END AS status, COUNT(*) AS n FROM numbers GROUP BY 1",
+        stock::FREE_SQL,
+        stock::AVAILABLE
+    ))
+    .fetch_all(db.read())
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
         .collect()
@@ -831,10 +1005,10 @@ pub async fn locale_options(
     kind: &str,
 ) -> Result<Vec<LocaleOption>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT area_code, MIN(city) AS city, MIN(region) AS region, SUM(CASE WHEN status = {} THEN 1 ELSE 0 END) AS available \
+        "SELECT area_code, MIN(city) AS city, MIN(region) AS region, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS available \
          FROM numbers WHERE country_code = $1 AND phone_number_type = $2 \
          GROUP BY area_code, city_key, region_key ORDER BY area_code, city_key, region_key",
-        stock::AVAILABLE
+        stock::FREE_SQL
     ))
     .bind(country)
     .bind(kind)
@@ -857,7 +1031,7 @@ mod tests {
     use super::*;
 
     /// A run longer than one statement generates is cut into several, and its whole blocks
-    /// are all recorded.
+    /// are all recorded: its thousands sealed, the smaller blocks of the rest.
     #[tokio::test]
     async fn a_run_longer_than_one_statement_is_added_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -893,7 +1067,17 @@ mod tests {
                     .fetch_one(db.read())
                     .await
                     .unwrap();
-            assert_eq!(blocks, count / s, "blocks of {s}");
+            let outside_sealed = if s < stock::SEAL {
+                count % stock::SEAL
+            } else {
+                count
+            };
+            assert_eq!(blocks, outside_sealed / s, "blocks of {s}");
         }
+        let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM numbers WHERE status = 3")
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+        assert_eq!(sealed, count / stock::SEAL * stock::SEAL);
     }
 }

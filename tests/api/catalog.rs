@@ -1829,3 +1829,106 @@ async fn openapi_documents_every_catalog_endpoint() {
     let res = app.client.get(app.url("/docs")).send().await.unwrap();
     assert!(res.status().is_success() || res.status().is_redirection());
 }
+
+/// A fresh import of aligned thousands seals them (BENCHMARKS.md, issue 3): single numbers,
+/// small blocks and odd sizes still come from them in number order, and every count stays
+/// exact as they are opened one by one.
+#[tokio::test]
+async fn stock_imported_in_whole_thousands_serves_every_kind_of_request_with_exact_counts() {
+    let w = world().await;
+    allow_ranges(&w.app, &[10, 100, 250, 1000]).await;
+    import_ams(&w.app, 0, 3000).await;
+    let q = |extra: &str| format!("phoneNumberType=LOCAL&areaCode=20{extra}");
+    let counts = async |w: &World| {
+        let mut out = Vec::new();
+        for extra in [
+            "",
+            "&city=Amsterdam",
+            "&rangeSize=10",
+            "&rangeSize=100",
+            "&rangeSize=250",
+            "&rangeSize=1000",
+        ] {
+            out.push(avail(w, &q(extra)).await.0);
+        }
+        let res = customer_get(w, "/localeoptions?countryCode=NL&phoneNumberType=LOCAL").await;
+        let opts = locale_set(&expect_json(res, StatusCode::OK).await);
+        out.push(opts.iter().map(|o| o.3).sum());
+        out
+    };
+    assert_eq!(counts(&w).await, vec![3000, 3000, 300, 30, 12, 3, 3000]);
+
+    // Five single numbers: the lowest.
+    let req = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 5))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    let got: Vec<u64> = assigned_numbers(&req).into_iter().collect();
+    assert_eq!(got, (NL0..NL0 + 5).collect::<Vec<_>>());
+    // Block 0..999 is no longer whole; its blocks of 10 but the first are.
+    assert_eq!(counts(&w).await, vec![2995, 2995, 299, 29, 11, 2, 2995]);
+
+    // A block of 1,000: the lowest whole one.
+    let req = w
+        .app
+        .create_request(&w.acct, &block_body(&w.profile, 1, 1000))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    assert_eq!(range_bounds(&req), vec![(NL0 + 1000, NL0 + 1999)]);
+    assert_eq!(counts(&w).await, vec![1995, 1995, 199, 19, 7, 1, 1995]);
+
+    // Four blocks of 250 (a size not tracked): three from 0..999, one from 2000..2999, whose
+    // other numbers stay available as singles and blocks.
+    let req = w
+        .app
+        .create_request(&w.acct, &block_body(&w.profile, 4, 250))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    assert_eq!(
+        range_bounds(&req),
+        vec![
+            (NL0 + 250, NL0 + 499),
+            (NL0 + 500, NL0 + 749),
+            (NL0 + 750, NL0 + 999),
+            (NL0 + 2000, NL0 + 2249)
+        ]
+    );
+    assert_eq!(counts(&w).await, vec![995, 995, 99, 8, 3, 0, 995]);
+
+    // Blocks of 100 and single numbers take what is left, in order, down to nothing.
+    let req = w
+        .app
+        .create_request(&w.acct, &block_body(&w.profile, 8, 100))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    let mut want = vec![(NL0 + 100, NL0 + 199)];
+    want.extend((23..30).map(|h| (NL0 + h * 100, NL0 + h * 100 + 99)));
+    assert_eq!(range_bounds(&req), want);
+    let req = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 95))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    assert_eq!(
+        assigned_numbers(&req),
+        (NL0 + 5..NL0 + 100).collect::<Vec<_>>()
+    );
+    assert_eq!(counts(&w).await, vec![100, 100, 10, 0, 0, 0, 100]);
+    let req = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 100))
+        .await;
+    assert_eq!(req["status"], "Completed", "{req}");
+    let mut want: Vec<u64> = (NL0 + 200..NL0 + 250).collect();
+    want.extend(NL0 + 2250..NL0 + 2300);
+    let mut got = assigned_numbers(&req);
+    got.sort();
+    assert_eq!(got, want);
+    let req = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 1))
+        .await;
+    assert_eq!(req["status"], "Pending", "{req}");
+    assert_eq!(counts(&w).await, vec![0, 0, 0, 0, 0, 0, 0]);
+}

@@ -227,12 +227,18 @@ async fn csv_import_is_not_held_to_the_64_kib_json_limit() {
 }
 
 /// Aligned blocks `(size, start)` that are whole in the stock as stored: every number present,
-/// free and of one country, type, area code, city and region.
+/// free and of one country, type, area code, city and region; blocks of 10 and 100 of unsealed
+/// numbers only (status 0: a sealed block of 1,000, status 3, records no smaller block).
 async fn whole_blocks_by_scan(conn: &mut sqlx::AnyConnection) -> BTreeSet<(i64, i64)> {
     let mut out = BTreeSet::new();
     for s in [10i64, 100, 1000, 10000] {
+        let free = if s < 1000 {
+            "status = 0"
+        } else {
+            "status IN (0, 3)"
+        };
         let rows: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT (num / {s}) * {s} FROM numbers WHERE status = 0 GROUP BY num / {s} \
+            "SELECT (num / {s}) * {s} FROM numbers WHERE {free} GROUP BY num / {s} \
              HAVING COUNT(*) = {s} AND COUNT(DISTINCT country_code || '|' || phone_number_type || '|' || area_code || '|' || city_key || '|' || region_key) = 1"
         ))
         .fetch_all(&mut *conn)
@@ -241,6 +247,33 @@ async fn whole_blocks_by_scan(conn: &mut sqlx::AnyConnection) -> BTreeSet<(i64, 
         out.extend(rows.into_iter().map(|b| (s, b)));
     }
     out
+}
+
+/// The sealed blocks of 1,000 (status 3), checking that each is sealed in full and recorded
+/// whole.
+async fn sealed_blocks(conn: &mut sqlx::AnyConnection) -> BTreeSet<i64> {
+    let partial: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT (num / 1000) * 1000, COUNT(*) FROM numbers WHERE status = 3 GROUP BY num / 1000 \
+         HAVING COUNT(*) <> 1000",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(partial, vec![], "blocks sealed in part");
+    let sealed: Vec<i64> = sqlx::query_scalar(
+        "SELECT (num / 1000) * 1000 FROM numbers WHERE status = 3 GROUP BY num / 1000",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let recorded = whole_blocks_recorded(conn).await;
+    for b in &sealed {
+        assert!(
+            recorded.contains(&(1000, *b)),
+            "sealed block {b} not recorded whole"
+        );
+    }
+    sealed.into_iter().collect()
 }
 
 async fn whole_blocks_recorded(conn: &mut sqlx::AnyConnection) -> BTreeSet<(i64, i64)> {
@@ -355,6 +388,7 @@ async fn whole_blocks_match_a_scan_after_unaligned_overlapping_and_filling_impor
         );
         let recorded = whole_blocks_recorded(&mut conn).await;
         let scanned = whole_blocks_by_scan(&mut conn).await;
+        sealed_blocks(&mut conn).await;
         let missing: Vec<_> = scanned.difference(&recorded).collect();
         let extra: Vec<_> = recorded.difference(&scanned).collect();
         assert!(
@@ -367,6 +401,23 @@ async fn whole_blocks_match_a_scan_after_unaligned_overlapping_and_filling_impor
         .await
         .unwrap();
     assert_eq!(total, known.len() as i64);
+    // the blocks inside fresh ranges were sealed: the thousand in Rotterdam, the inner blocks of
+    // the fresh unaligned range, the long entries of the last import; not the blocks at the ends
+    // of a range, nor those of imports that met known numbers
+    let sealed = sealed_blocks(&mut conn).await;
+    for b in [
+        b + 1000,
+        b + 301_000,
+        b + 422_000,
+        b + 601_000,
+        b + 602_000,
+        b + 615_000,
+    ] {
+        assert!(sealed.contains(&b), "block {b} not sealed: {sealed:?}");
+    }
+    for b in [b, b + 2000, b + 4000, b + 300_000, b + 423_000] {
+        assert!(!sealed.contains(&b), "block {b} sealed");
+    }
     // the repeated numbers kept the city of their first import
     let city: String = sqlx::query_scalar("SELECT city FROM numbers WHERE num = $1")
         .bind(b + 2120)
