@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use numberdesk::AppState;
 use numberdesk::config::Config;
+use numberdesk::domain::stock::SEAL;
 use numberdesk::stock::StockBlock;
 use numberdesk::store::inventory::TRACKED_BLOCK_SIZES;
 
@@ -56,8 +57,23 @@ async fn timed(
     Ok(took)
 }
 
-/// Whole blocks recorded, checked against the aligned blocks inside `[first, first + count)`.
-async fn check_blocks(state: &AppState, first: i64, count: i64) -> anyhow::Result<()> {
+/// The sealed span of an entry of `count` numbers from `first`: its whole thousands.
+fn sealed(first: i64, count: i64) -> (i64, i64) {
+    let (a, b) = (
+        (first + SEAL - 1) / SEAL * SEAL,
+        (first + count) / SEAL * SEAL,
+    );
+    (a, b.max(a))
+}
+
+/// Whole blocks recorded, checked against the aligned blocks inside `[first, first + count)`;
+/// inside the `sealed` spans only blocks of a sealed block's size or more are recorded.
+async fn check_blocks(
+    state: &AppState,
+    first: i64,
+    count: i64,
+    sealed: &[(i64, i64)],
+) -> anyhow::Result<()> {
     let got: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM whole_blocks")
         .fetch_one(state.db.read())
         .await?;
@@ -66,7 +82,12 @@ async fn check_blocks(state: &AppState, first: i64, count: i64) -> anyhow::Resul
         .map(|s| {
             let lo = (first + s - 1) / s;
             let hi = (first + count) / s;
-            (hi - lo).max(0)
+            let inside_sealed: i64 = if *s < SEAL {
+                sealed.iter().map(|(a, b)| (b - a) / s).sum()
+            } else {
+                0
+            };
+            (hi - lo).max(0) - inside_sealed
         })
         .sum();
     anyhow::ensure!(got == want, "whole_blocks: {got} rows, expected {want}");
@@ -82,14 +103,18 @@ async fn main() -> anyhow::Result<()> {
 
     let a = fresh(&dir, "a").await?;
     timed(&a, "(a) one entry", &[entry(BASE, count)], count).await?;
-    check_blocks(&a, BASE, count).await?;
+    let sealed_a = [sealed(BASE, count)];
+    check_blocks(&a, BASE, count, &sealed_a).await?;
 
     let b = fresh(&dir, "b").await?;
     let stock: Vec<StockBlock> = (0..entries)
         .map(|k| entry(BASE + k * per_entry, per_entry))
         .collect();
     timed(&b, "(b) many entries", &stock, entries * per_entry).await?;
-    check_blocks(&b, BASE, entries * per_entry).await?;
+    let sealed_b: Vec<(i64, i64)> = (0..entries)
+        .map(|k| sealed(BASE + k * per_entry, per_entry))
+        .collect();
+    check_blocks(&b, BASE, entries * per_entry, &sealed_b).await?;
     b.db.close().await;
 
     timed(
@@ -99,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
         0,
     )
     .await?;
-    check_blocks(&a, BASE, count).await?;
+    check_blocks(&a, BASE, count, &sealed_a).await?;
 
     // Single numbers in random order, the first half known: the path for duplicates and
     // scattered entries (rows returned by the insert, their blocks scanned).
@@ -115,6 +140,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let label = "(d) single numbers in random order, half known";
     timed(&a, label, &stock, singles - singles / 2).await?;
-    check_blocks(&a, BASE, count + singles - singles / 2).await?;
+    check_blocks(&a, BASE, count + singles - singles / 2, &sealed_a).await?;
     Ok(())
 }
