@@ -145,6 +145,13 @@ async fn main() -> anyhow::Result<()> {
                 "block of {size} not assigned"
             );
         }
+        if std::env::var_os("BLOCKS_TRACE").is_some() {
+            let t: Vec<String> = times
+                .iter()
+                .map(|d| format!("{:.1}", d.as_secs_f64() * 1e3))
+                .collect();
+            println!("{}", t.join(" "));
+        }
         times.sort();
         println!(
             "block of {size:>4}: {n} requests ({whole} whole blocks before): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",

@@ -581,6 +581,8 @@ pub async fn claim_blocks(
             })
             .collect();
         touched.dedup();
+        let touched: Vec<(i64, Option<BlockKey>)> =
+            touched.into_iter().map(|b| (b, None)).collect();
         unseal_at(conn, &touched).await?;
     }
     Ok(starts
@@ -599,26 +601,47 @@ async fn unseal(
 ) -> Result<u64, sqlx::Error> {
     let (filter, params) = criteria_filter(c, 2);
     let sql = format!(
-        "SELECT start_num FROM whole_blocks WHERE size = {seal} AND {filter} \
+        "SELECT start_num, country_code, phone_number_type, area_code, city_key, region_key \
+         FROM whole_blocks WHERE size = {seal} AND {filter} \
          AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {sealed} \
          ORDER BY start_num LIMIT $1{lock}",
         seal = stock::SEAL,
         sealed = stock::SEALED,
         lock = db.skip_locked(),
     );
-    let mut q = sqlx::query_scalar(&sql).bind(blocks);
+    let mut q = sqlx::query_as(&sql).bind(blocks);
     for p in &params {
         q = q.bind(p);
     }
-    let starts: Vec<i64> = q.fetch_all(&mut *conn).await?;
-    unseal_at(conn, &starts).await
+    let rows: Vec<(i64, String, String, String, String, String)> = q.fetch_all(&mut *conn).await?;
+    let blocks: Vec<(i64, Option<BlockKey>)> = rows
+        .into_iter()
+        .map(
+            |(start, country_code, phone_number_type, area_code, city_key, region_key)| {
+                let key = BlockKey {
+                    country_code,
+                    phone_number_type,
+                    area_code,
+                    city_key,
+                    region_key,
+                };
+                (start, Some(key))
+            },
+        )
+        .collect();
+    unseal_at(conn, &blocks).await
 }
 
-/// Unseals the sealed numbers of the blocks of [`stock::SEAL`] starting at `starts`: they join
-/// the claim indexes, and the whole smaller blocks among them are recorded.
-async fn unseal_at(conn: &mut sqlx::AnyConnection, starts: &[i64]) -> Result<u64, sqlx::Error> {
+/// Unseals the sealed numbers of the blocks of [`stock::SEAL`] starting at the given numbers:
+/// they join the claim indexes, and the whole smaller blocks among them are recorded; for a
+/// block unsealed whole (its key given), all of them without a scan.
+async fn unseal_at(
+    conn: &mut sqlx::AnyConnection,
+    blocks: &[(i64, Option<BlockKey>)],
+) -> Result<u64, sqlx::Error> {
     let mut unsealed = 0;
-    for &b in starts {
+    for (b, key) in blocks {
+        let b = *b;
         let n = sqlx::query(&format!(
             "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
             stock::AVAILABLE,
@@ -629,9 +652,13 @@ async fn unseal_at(conn: &mut sqlx::AnyConnection, starts: &[i64]) -> Result<u64
         .execute(&mut *conn)
         .await?
         .rows_affected();
-        if n > 0 {
-            for s in TRACKED_BLOCK_SIZES.into_iter().filter(|&s| s < stock::SEAL) {
-                mark_whole_in(conn, s, b, b + stock::SEAL).await?;
+        for s in TRACKED_BLOCK_SIZES.into_iter().filter(|&s| s < stock::SEAL) {
+            match key {
+                Some(k) if n == stock::SEAL as u64 => {
+                    insert_whole_blocks(conn, s, b, b + stock::SEAL, k).await?
+                }
+                _ if n > 0 => mark_whole_in(conn, s, b, b + stock::SEAL).await?,
+                _ => {}
             }
         }
         unsealed += n;

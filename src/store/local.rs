@@ -82,6 +82,10 @@ impl LocalReads {
         out
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     /// Closes the idle connections; later reads answer [`sqlx::Error::PoolClosed`].
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
