@@ -246,12 +246,11 @@ async fn insert_runs(
         };
         let mut q = sqlx::query(&sql);
         for (k, r) in batch.iter().enumerate() {
-            if !long {
-                q = q.bind(k as i64);
-            }
             if long {
                 let seal = sealed_span(r).filter(|_| !returning).unwrap_or((0, 0));
                 q = q.bind(seal.0).bind(seal.1);
+            } else {
+                q = q.bind(k as i64);
             }
             q = q
                 .bind(r.first)
