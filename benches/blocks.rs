@@ -3,7 +3,7 @@
 //! through the same service function the API calls (no HTTP), and prints p50/p99.
 //!
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000
-//! --keep DIR`).
+//! --keep DIR`). `BLOCKS_TRACE=1` also prints every request's time, in the order made.
 
 mod common;
 use common::{arg, nl_local_entry as entry};
