@@ -104,15 +104,7 @@ pub async fn add_runs(
     if added as i64 != wanted {
         // Someone else added some of these meanwhile (PostgreSQL): a sealed block may not be
         // whole, so unseal the span, then check every touched block.
-        sqlx::query(&format!(
-            "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
-            stock::AVAILABLE,
-            stock::SEALED
-        ))
-        .bind(span_lo)
-        .bind(span_hi)
-        .execute(&mut *conn)
-        .await?;
+        unseal_span(conn, span_lo, span_hi).await?;
         let ranges: Vec<(i64, i64)> = order.iter().map(|r| (r.first, r.end())).collect();
         mark_whole_ranges(conn, &ranges).await?;
         return Ok(added);
@@ -130,10 +122,11 @@ pub async fn add_runs(
     let sealed: Vec<(i64, i64)> = order.iter().filter_map(|r| sealed_span(r)).collect();
     for s in TRACKED_BLOCK_SIZES {
         for (lo, hi, k) in &merged {
-            let mut parts = vec![(*lo, *hi)];
-            if s < stock::SEAL {
-                parts = without(parts, &sealed);
-            }
+            let parts = if s < stock::SEAL {
+                without(*lo, *hi, &sealed)
+            } else {
+                vec![(*lo, *hi)]
+            };
             for (lo, hi) in parts {
                 let (a, b) = ((lo + s - 1) / s * s, hi / s * s);
                 if a < b {
@@ -168,22 +161,17 @@ fn sealed_span(r: &StockRun) -> Option<(i64, i64)> {
     (a < b).then_some((a, b))
 }
 
-/// The parts of the sorted ranges `parts` outside the sorted, disjoint ranges `cut`.
-fn without(parts: Vec<(i64, i64)>, cut: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    for (mut lo, hi) in parts {
-        for &(a, b) in cut {
-            if b <= lo || a >= hi {
-                continue;
-            }
-            if lo < a {
-                out.push((lo, a));
-            }
-            lo = lo.max(b);
+/// The parts of `[lo, hi)` outside the sorted, disjoint ranges `cut`.
+fn without(start: i64, hi: i64, cut: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let (mut out, mut lo) = (Vec::new(), start);
+    for &(a, b) in cut.iter().filter(|&&(a, b)| a < hi && b > start) {
+        if lo < a {
+            out.push((lo, a));
         }
-        if lo < hi {
-            out.push((lo, hi));
-        }
+        lo = lo.max(b);
+    }
+    if lo < hi {
+        out.push((lo, hi));
     }
     out
 }
@@ -590,6 +578,15 @@ pub async fn claim_blocks(
         .collect())
 }
 
+/// The condition on a `whole_blocks` row of a sealed block (its first number is sealed).
+fn sealed_block() -> String {
+    format!(
+        "size = {} AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {}",
+        stock::SEAL,
+        stock::SEALED
+    )
+}
+
 /// Unseals up to `blocks` sealed blocks matching `c`, the lowest first (see
 /// [`stock::SEALED`]). Returns how many numbers it unsealed.
 async fn unseal(
@@ -601,11 +598,8 @@ async fn unseal(
     let (filter, params) = criteria_filter(c, 2);
     let sql = format!(
         "SELECT start_num, country_code, phone_number_type, area_code, city_key, region_key \
-         FROM whole_blocks WHERE size = {seal} AND {filter} \
-         AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {sealed} \
-         ORDER BY start_num LIMIT $1{lock}",
-        seal = stock::SEAL,
-        sealed = stock::SEALED,
+         FROM whole_blocks WHERE {filter} AND {sealed} ORDER BY start_num LIMIT $1{lock}",
+        sealed = sealed_block(),
         lock = db.skip_locked(),
     );
     let mut q = sqlx::query_as(&sql).bind(blocks);
@@ -641,16 +635,7 @@ async fn unseal_at(
     let mut unsealed = 0;
     for (b, key) in blocks {
         let b = *b;
-        let n = sqlx::query(&format!(
-            "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
-            stock::AVAILABLE,
-            stock::SEALED
-        ))
-        .bind(b)
-        .bind(b + stock::SEAL)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        let n = unseal_span(conn, b, b + stock::SEAL).await?;
         for s in TRACKED_BLOCK_SIZES.into_iter().filter(|&s| s < stock::SEAL) {
             match key {
                 Some(k) if n == stock::SEAL as u64 => {
@@ -663,6 +648,17 @@ async fn unseal_at(
         unsealed += n;
     }
     Ok(unsealed)
+}
+
+/// Unseals the sealed numbers in `[lo, hi)`; returns how many.
+async fn unseal_span(conn: &mut sqlx::AnyConnection, lo: i64, hi: i64) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "UPDATE numbers SET status = {} WHERE num >= $1 AND num < $2 AND status = {}",
+        stock::AVAILABLE,
+        stock::SEALED
+    );
+    let done = sqlx::query(&sql).bind(lo).bind(hi).execute(conn).await?;
+    Ok(done.rows_affected())
 }
 
 /// Free units matching `c`: single numbers, or whole aligned blocks of `range_size`.
@@ -692,10 +688,8 @@ pub async fn count_units(
 async fn count_sealed(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
     let (filter, params) = criteria_filter(c, 1);
     let sql = format!(
-        "SELECT COUNT(*) FROM whole_blocks WHERE size = {} AND {filter} \
-         AND (SELECT status FROM numbers WHERE num = whole_blocks.start_num) = {}",
-        stock::SEAL,
-        stock::SEALED
+        "SELECT COUNT(*) FROM whole_blocks WHERE {filter} AND {}",
+        sealed_block()
     );
     let mut q = sqlx::query_scalar(&sql);
     for p in &params {

@@ -1856,35 +1856,28 @@ async fn stock_imported_in_whole_thousands_serves_every_kind_of_request_with_exa
         out.push(opts.iter().map(|o| o.3).sum());
         out
     };
+    let completed = async |w: &World, body: Value| {
+        let req = w.app.create_request(&w.acct, &body).await;
+        assert_eq!(req["status"], "Completed", "{req}");
+        req
+    };
     assert_eq!(counts(&w).await, vec![3000, 3000, 300, 30, 12, 3, 3000]);
 
     // Five single numbers: the lowest.
-    let req = w
-        .app
-        .create_request(&w.acct, &request_body(&w.profile, 5))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, request_body(&w.profile, 5)).await;
     let got: Vec<u64> = assigned_numbers(&req).into_iter().collect();
     assert_eq!(got, (NL0..NL0 + 5).collect::<Vec<_>>());
     // Block 0..999 is no longer whole; its blocks of 10 but the first are.
     assert_eq!(counts(&w).await, vec![2995, 2995, 299, 29, 11, 2, 2995]);
 
     // A block of 1,000: the lowest whole one.
-    let req = w
-        .app
-        .create_request(&w.acct, &block_body(&w.profile, 1, 1000))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, block_body(&w.profile, 1, 1000)).await;
     assert_eq!(range_bounds(&req), vec![(NL0 + 1000, NL0 + 1999)]);
     assert_eq!(counts(&w).await, vec![1995, 1995, 199, 19, 7, 1, 1995]);
 
     // Four blocks of 250 (a size not tracked): three from 0..999, one from 2000..2999, whose
     // other numbers stay available as singles and blocks.
-    let req = w
-        .app
-        .create_request(&w.acct, &block_body(&w.profile, 4, 250))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, block_body(&w.profile, 4, 250)).await;
     assert_eq!(
         range_bounds(&req),
         vec![
@@ -1897,29 +1890,17 @@ async fn stock_imported_in_whole_thousands_serves_every_kind_of_request_with_exa
     assert_eq!(counts(&w).await, vec![995, 995, 99, 8, 3, 0, 995]);
 
     // Blocks of 100 and single numbers take what is left, in order, down to nothing.
-    let req = w
-        .app
-        .create_request(&w.acct, &block_body(&w.profile, 8, 100))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, block_body(&w.profile, 8, 100)).await;
     let mut want = vec![(NL0 + 100, NL0 + 199)];
     want.extend((23..30).map(|h| (NL0 + h * 100, NL0 + h * 100 + 99)));
     assert_eq!(range_bounds(&req), want);
-    let req = w
-        .app
-        .create_request(&w.acct, &request_body(&w.profile, 95))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, request_body(&w.profile, 95)).await;
     assert_eq!(
         assigned_numbers(&req),
         (NL0 + 5..NL0 + 100).collect::<Vec<_>>()
     );
     assert_eq!(counts(&w).await, vec![100, 100, 10, 0, 0, 0, 100]);
-    let req = w
-        .app
-        .create_request(&w.acct, &request_body(&w.profile, 100))
-        .await;
-    assert_eq!(req["status"], "Completed", "{req}");
+    let req = completed(&w, request_body(&w.profile, 100)).await;
     let mut want: Vec<u64> = (NL0 + 200..NL0 + 250).collect();
     want.extend(NL0 + 2250..NL0 + 2300);
     let mut got = assigned_numbers(&req);
