@@ -86,6 +86,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "due deliveries",
         include_str!("../../migrations/sqlite/0003_due_deliveries.sql"),
     ),
+    (
+        4,
+        "assigned spans",
+        include_str!("../../migrations/sqlite/0004_assigned_spans.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -102,6 +107,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "due deliveries",
         include_str!("../../migrations/postgres/0003_due_deliveries.sql"),
+    ),
+    (
+        4,
+        "assigned spans",
+        include_str!("../../migrations/postgres/0004_assigned_spans.sql"),
     ),
 ];
 

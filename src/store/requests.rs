@@ -403,11 +403,12 @@ pub async fn set_status(
     Ok(true)
 }
 
-/// Hands each request its claimed units: one `request_ranges` row per unit and one
-/// `assigned_numbers` row per number, for all requests in a few statements. Single numbers are
-/// sent as rows; the numbers of a block are expanded by the database, so a block of 1,000 costs
-/// one short statement. An assignment's id is its range's id followed by the number, so ids sort
-/// by time and then by number. Returns the ranges of each request, in the order given.
+/// Hands each request its claimed units, for all requests in a few statements: one
+/// `request_ranges` row and one `assigned_numbers` row per unit (the row covers the unit's `span`
+/// numbers from its first), and one `live_numbers` row per number, expanded by the database. A
+/// block of 1,000 thus writes two rows and 1,000 short keys. An assignment's id is its range's id
+/// followed by its first number, so ids sort by time and then by number. Returns the ranges of
+/// each request, in the order given.
 pub async fn assign(
     conn: &mut AnyConnection,
     grants: &[Grant<'_>],
@@ -448,45 +449,33 @@ pub async fn assign(
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
-    }
-    let (singles, blocks): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, _, u)| u.size == 1);
-    for chunk in singles.chunks(1000) {
         let sql = format!(
-            "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) VALUES {}",
-            values_placeholders(&*conn, chunk.len(), 7)
+            "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms, span) VALUES {}",
+            values_placeholders(&*conn, chunk.len(), 8)
         );
         let mut q = sqlx::query(&sql);
         for (range_id, g, u) in chunk {
-            let phone = u.start();
+            let first = u.start();
             q = q
-                .bind(format!("{range_id}{phone}"))
-                .bind(phone)
+                .bind(format!("{range_id}{first}"))
+                .bind(first)
                 .bind(range_id)
                 .bind(&g.request.id)
                 .bind(&g.request.account_id)
                 .bind(&g.request.company_profile_id)
-                .bind(now);
+                .bind(now)
+                .bind(u.size);
         }
         q.execute(&mut *conn).await?;
-    }
-    for chunk in blocks.chunks(500) {
         let sql = format!(
-            "WITH u(range_id, request_id, account_id, profile_id, lo, hi, at_ms) AS (VALUES {}) \
-             INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms) \
-             SELECT u.range_id || n.phone_number, n.phone_number, u.range_id, u.request_id, u.account_id, u.profile_id, u.at_ms \
-             FROM u CROSS JOIN numbers n WHERE n.num >= u.lo AND n.num <= u.hi",
-            values_placeholders(&*conn, chunk.len(), 7)
+            "WITH u(range_id, lo, hi) AS (VALUES {}) \
+             INSERT INTO live_numbers (phone_number, range_id) \
+             SELECT n.phone_number, u.range_id FROM u CROSS JOIN numbers n WHERE n.num >= u.lo AND n.num <= u.hi",
+            values_placeholders(&*conn, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
-        for (range_id, g, u) in chunk {
-            q = q
-                .bind(range_id)
-                .bind(&g.request.id)
-                .bind(&g.request.account_id)
-                .bind(&g.request.company_profile_id)
-                .bind(u.first)
-                .bind(u.last())
-                .bind(now);
+        for (range_id, _, u) in chunk {
+            q = q.bind(range_id).bind(u.first).bind(u.last());
         }
         q.execute(&mut *conn).await?;
     }
@@ -628,7 +617,9 @@ pub async fn events(
         .collect()
 }
 
-/// Numbers the account holds now, newest first.
+/// Numbers the account holds now, newest first: the `skip`..`skip + take` numbers of the
+/// account's live assignment rows in id order (newest range first), each row's numbers from its
+/// last down to its first, as when each number had a row of its own.
 pub async fn phone_numbers(
     db: &Db,
     account_id: &str,
@@ -636,27 +627,38 @@ pub async fn phone_numbers(
     take: i64,
 ) -> Result<(Vec<PhoneNumber>, i64), sqlx::Error> {
     let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL",
+        "SELECT CAST(COALESCE(SUM(span), 0) AS BIGINT) FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL",
     )
     .bind(account_id)
     .fetch_one(db.read())
     .await?;
+    // `upto`: how many numbers the rows up to and including this one hold.
     let rows = sqlx::query(
-        "SELECT a.phone_number, a.number_request_id, a.company_profile_id, a.valid_from_ms, a.valid_to_ms, \
-         n.country_code, n.phone_number_type, n.area_code, n.city, n.region \
-         FROM assigned_numbers a JOIN numbers n ON n.phone_number = a.phone_number \
-         WHERE a.account_id = $1 AND a.valid_to_ms IS NULL ORDER BY a.id DESC LIMIT $2 OFFSET $3",
+        "SELECT a.phone_number, a.span, a.upto, a.number_request_id, a.company_profile_id, a.valid_from_ms, \
+         n.num, n.country_code, n.phone_number_type, n.area_code, n.city, n.region \
+         FROM (SELECT phone_number, span, number_request_id, company_profile_id, valid_from_ms, id, \
+               CAST(SUM(span) OVER (ORDER BY id DESC) AS BIGINT) AS upto \
+               FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL) a \
+         JOIN numbers n ON n.phone_number = a.phone_number \
+         WHERE a.upto > $2 ORDER BY a.id DESC LIMIT $3",
     )
     .bind(account_id)
-    .bind(take)
     .bind(skip)
+    .bind(take)
     .fetch_all(db.read())
     .await?;
-    let list = rows
-        .iter()
-        .map(|r| {
-            Ok(PhoneNumber {
-                phone_number: r.try_get("phone_number")?,
+    let mut list = Vec::with_capacity(take.max(0) as usize);
+    for r in &rows {
+        let first: i64 = r.try_get("num")?;
+        let span: i64 = r.try_get("span")?;
+        let upto: i64 = r.try_get("upto")?;
+        // This row holds the list's numbers upto - span .. upto, its last number first.
+        let before = upto - span;
+        let from = (skip - before).max(0);
+        let to = (skip + take - before).min(span);
+        for k in from..to {
+            list.push(PhoneNumber {
+                phone_number: format!("+{}", first + span - 1 - k),
                 country_code: r.try_get("country_code")?,
                 phone_number_type: r.try_get("phone_number_type")?,
                 area_code: super::non_empty(r.try_get("area_code")?),
@@ -665,10 +667,10 @@ pub async fn phone_numbers(
                 number_request_id: r.try_get("number_request_id")?,
                 company_profile_id: r.try_get("company_profile_id")?,
                 valid_from: format_ms(r.try_get("valid_from_ms")?),
-                valid_to: r.try_get::<Option<i64>, _>("valid_to_ms")?.map(format_ms),
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+                valid_to: None,
+            });
+        }
+    }
     Ok((list, total))
 }
 
@@ -770,8 +772,10 @@ pub async fn save_idempotent(
 }
 
 /// Releases a number the account holds: its assignment ends, the number rests (aging) until
-/// `available_at_ms`, and its range gets `validTo` once no number of it is held any more.
-/// None when the account does not hold the number.
+/// `available_at_ms`, and its range gets `validTo` once no number of it is held any more. The
+/// assignment row that holds it is cut around it: the numbers before and after it stay held in
+/// rows of their own, and the number keeps a row with `validTo`. None when the account does not
+/// hold the number.
 pub async fn release(
     conn: &mut AnyConnection,
     account_id: &str,
@@ -779,17 +783,75 @@ pub async fn release(
     now: i64,
     available_at_ms: i64,
 ) -> Result<Option<PhoneNumber>, sqlx::Error> {
+    let range_id: Option<String> =
+        sqlx::query_scalar("SELECT range_id FROM live_numbers WHERE phone_number = $1")
+            .bind(phone_number)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(range_id) = range_id else {
+        return Ok(None);
+    };
+    let (start, end): (String, String) =
+        sqlx::query_as("SELECT start_number, end_number FROM request_ranges WHERE id = $1")
+            .bind(&range_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    // The range's assignment ids run from `range_id + start` to `range_id + end`; the row that
+    // holds the number is the account's last live one at or before it.
     let row = sqlx::query(
-        "UPDATE assigned_numbers SET valid_to_ms = $1 WHERE account_id = $2 AND phone_number = $3 AND valid_to_ms IS NULL \
-         RETURNING range_id, number_request_id, company_profile_id, valid_from_ms",
+        "SELECT id, phone_number, span, number_request_id, company_profile_id, valid_from_ms FROM assigned_numbers \
+         WHERE account_id = $1 AND id >= $2 AND id <= $3 AND valid_to_ms IS NULL ORDER BY id DESC LIMIT 1",
     )
-    .bind(now)
     .bind(account_id)
-    .bind(phone_number)
+    .bind(format!("{range_id}{start}"))
+    .bind(format!("{range_id}{phone_number}"))
     .fetch_optional(&mut *conn)
     .await?;
+    let num = |e164: &str| e164.trim_start_matches('+').parse::<i64>().unwrap_or(0);
+    let released = num(phone_number);
     let Some(row) = row else { return Ok(None) };
-    let range_id: String = row.try_get("range_id")?;
+    let (id, first, span): (String, String, i64) = (
+        row.try_get("id")?,
+        row.try_get("phone_number")?,
+        row.try_get("span")?,
+    );
+    let first = num(&first);
+    let last = first + span - 1;
+    if released > last {
+        return Ok(None); // held under the range, but not by this account
+    }
+    let assignment = Assignment {
+        range_id: &range_id,
+        number_request_id: row.try_get("number_request_id")?,
+        account_id,
+        company_profile_id: row.try_get("company_profile_id")?,
+        valid_from_ms: row.try_get("valid_from_ms")?,
+    };
+    if released == first {
+        sqlx::query("UPDATE assigned_numbers SET valid_to_ms = $1, span = 1 WHERE account_id = $2 AND id = $3")
+            .bind(now)
+            .bind(account_id)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        sqlx::query("UPDATE assigned_numbers SET span = $1 WHERE account_id = $2 AND id = $3")
+            .bind(released - first)
+            .bind(account_id)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+        assignment.insert(conn, released, 1, Some(now)).await?;
+    }
+    if released < last {
+        assignment
+            .insert(conn, released + 1, last - released, None)
+            .await?;
+    }
+    sqlx::query("DELETE FROM live_numbers WHERE phone_number = $1")
+        .bind(phone_number)
+        .execute(&mut *conn)
+        .await?;
     let n = sqlx::query(&format!(
         "UPDATE numbers SET status = {}, available_at_ms = $1 WHERE phone_number = $2 RETURNING country_code, phone_number_type, area_code, city, region",
         crate::domain::stock::AGING
@@ -798,23 +860,15 @@ pub async fn release(
     .bind(phone_number)
     .fetch_one(&mut *conn)
     .await?;
-    // The range ends when none of its numbers is held under it any more: a lookup in the live
-    // index per number of the range.
-    let (start, end): (String, String) =
-        sqlx::query_as("SELECT start_number, end_number FROM request_ranges WHERE id = $1")
-            .bind(&range_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let num = |e164: &str| e164.trim_start_matches('+').parse::<i64>().unwrap_or(0);
     sqlx::query(
         "UPDATE request_ranges SET valid_to_ms = $1 WHERE id = $2 AND NOT EXISTS \
-         (SELECT 1 FROM numbers n JOIN assigned_numbers a ON a.phone_number = n.phone_number \
-          WHERE n.num >= $3 AND n.num <= $4 AND a.valid_to_ms IS NULL AND a.range_id = $2)",
+         (SELECT 1 FROM assigned_numbers WHERE account_id = $3 AND id >= $4 AND id <= $5 AND valid_to_ms IS NULL)",
     )
     .bind(now)
     .bind(&range_id)
-    .bind(num(&start))
-    .bind(num(&end))
+    .bind(account_id)
+    .bind(format!("{range_id}{start}"))
+    .bind(format!("{range_id}{end}"))
     .execute(&mut *conn)
     .await?;
     Ok(Some(PhoneNumber {
@@ -824,9 +878,47 @@ pub async fn release(
         area_code: super::non_empty(n.try_get("area_code")?),
         city: n.try_get("city")?,
         region: n.try_get("region")?,
-        number_request_id: row.try_get("number_request_id")?,
-        company_profile_id: row.try_get("company_profile_id")?,
-        valid_from: format_ms(row.try_get("valid_from_ms")?),
+        number_request_id: assignment.number_request_id,
+        company_profile_id: assignment.company_profile_id,
+        valid_from: format_ms(assignment.valid_from_ms),
         valid_to: Some(format_ms(now)),
     }))
+}
+
+/// What the rows of one assignment share, to write the rows a release cuts it into.
+struct Assignment<'a> {
+    range_id: &'a str,
+    number_request_id: String,
+    account_id: &'a str,
+    company_profile_id: String,
+    valid_from_ms: i64,
+}
+
+impl Assignment<'_> {
+    /// Adds the row for `span` numbers from `first`.
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        first: i64,
+        span: i64,
+        valid_to_ms: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        let phone = format!("+{first}");
+        sqlx::query(
+            "INSERT INTO assigned_numbers (id, phone_number, range_id, number_request_id, account_id, company_profile_id, valid_from_ms, valid_to_ms, span) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(format!("{}{phone}", self.range_id))
+        .bind(&phone)
+        .bind(self.range_id)
+        .bind(&self.number_request_id)
+        .bind(self.account_id)
+        .bind(&self.company_profile_id)
+        .bind(self.valid_from_ms)
+        .bind(valid_to_ms)
+        .bind(span)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }

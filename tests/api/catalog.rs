@@ -1469,6 +1469,109 @@ async fn a_range_gets_valid_to_when_its_last_number_is_released_and_ages_meanwhi
     );
 }
 
+/// A block is held as one assignment: the list pages through its numbers one by one across the
+/// rows a release cuts it into, newest request first and each block from its last number down.
+#[tokio::test]
+async fn releases_inside_a_block_keep_the_list_exact_page_by_page() {
+    let w = world().await;
+    allow_ranges(&w.app, &[10]).await;
+    import_ams(&w.app, 0, 11).await;
+    let block = w
+        .app
+        .create_request(&w.acct, &block_body(&w.profile, 1, 10))
+        .await;
+    assert_eq!(block["status"], "Completed");
+    let single = w
+        .app
+        .create_request(&w.acct, &request_body(&w.profile, 1))
+        .await;
+    assert_eq!(single["ranges"][0]["start"], e164(NL0 + 10));
+    let other = w.app.create_account("other").await;
+    let held = |skip: usize, take: usize| {
+        let w = &w;
+        async move {
+            let res = w
+                .app
+                .get(
+                    &w.acct,
+                    &format!(
+                        "{}/phonenumbers?skip={skip}&take={take}",
+                        w.app.nr(&w.acct.id)
+                    ),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let total = header_i64(&res, "x-cm-pagination-total");
+            let page: Vec<Value> = res.json().await.unwrap();
+            let numbers: Vec<u64> = page
+                .iter()
+                .map(|n| s(&n["phoneNumber"])[1..].parse().unwrap())
+                .collect();
+            (numbers, total)
+        }
+    };
+    // Every page of three, against the whole list.
+    let check = |expected: Vec<u64>| {
+        let held = &held;
+        async move {
+            for skip in 0..=expected.len() {
+                let want: Vec<u64> = expected.iter().skip(skip).take(3).copied().collect();
+                assert_eq!(
+                    held(skip, 3).await,
+                    (want, expected.len() as i64),
+                    "skip {skip}"
+                );
+            }
+        }
+    };
+    let everything = |gone: &[u64]| -> Vec<u64> {
+        std::iter::once(10)
+            .chain((0..10).rev())
+            .filter(|i| !gone.contains(i))
+            .map(|i| NL0 + i)
+            .collect()
+    };
+    check(everything(&[])).await;
+
+    let mut gone = Vec::new();
+    for i in [4, 9, 0, 5] {
+        let res = release(&w, &e164(NL0 + i)).await;
+        let released = expect_json(res, StatusCode::OK).await;
+        assert_eq!(released["phoneNumber"], e164(NL0 + i));
+        assert_eq!(released["numberRequestId"], block["id"]);
+        gone.push(i);
+        check(everything(&gone)).await;
+        // Released once only, and never by another account.
+        let again = release(&w, &e164(NL0 + i)).await;
+        expect_error(again, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+        let res = w
+            .app
+            .client
+            .post(format!(
+                "{}/phonenumbers/{}/release",
+                w.app.nr(&other.id),
+                e164(NL0 + i + 1)
+            ))
+            .header("X-CM-PRODUCTTOKEN", &other.key)
+            .send()
+            .await
+            .unwrap();
+        expect_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    }
+    let id = s(&block["id"]);
+    let r = w.app.get_request(&w.acct, &id).await;
+    assert!(r["ranges"][0]["validTo"].is_null(), "{r}");
+    for i in [1, 2, 3, 6, 7, 8] {
+        let res = release(&w, &e164(NL0 + i)).await;
+        assert_eq!(res.status(), StatusCode::OK, "release of {i}");
+    }
+    check(vec![NL0 + 10]).await;
+    let r = w.app.get_request(&w.acct, &id).await;
+    assert_time(&r["ranges"][0]["validTo"]);
+    let c = w.app.stock_counts("NL", "LOCAL", "20").await;
+    assert_eq!((c.available, c.assigned, c.aging), (0, 1, 10));
+}
+
 #[tokio::test]
 async fn releasing_a_number_the_account_does_not_hold_is_404() {
     let w = world().await;

@@ -292,7 +292,7 @@ async fn upgrading_from_schema_1_keeps_every_assignment() {
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        3,
+        4,
         "migrated to the latest schema"
     );
 
