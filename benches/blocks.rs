@@ -3,7 +3,7 @@
 //! through the same service function the API calls (no HTTP), and prints p50/p99.
 //!
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000
-//! --keep DIR`). `BLOCKS_TRACE=1` also prints every request's time, in the order made.
+//! --keep DIR --no-pin`). `BLOCKS_TRACE=1` also prints every request's time, in the order made.
 
 mod common;
 use common::{arg, nl_local_entry as entry};
@@ -69,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = keep.map_or(temp.path(), std::path::Path::new);
     let config = Config {
         database_url: format!("sqlite://{}/bench.db", dir.display()),
+        // `--no-pin`: leave the writer's threads where the scheduler puts them (`store::cpu`).
+        database_pin_writer: !args.iter().any(|a| a == "--no-pin"),
         ..Config::default()
     };
     let state = AppState::new(config).await?;

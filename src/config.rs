@@ -20,6 +20,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// PostgreSQL `statement_timeout`, seconds (0: none).
     pub database_statement_timeout_secs: u64,
+    /// SQLite: keep the create writer and its connection's thread on one CPU (`store::cpu`).
+    pub database_pin_writer: bool,
     #[serde(default)]
     pub admin_token: Option<String>,
     #[serde(default)]
@@ -42,6 +44,7 @@ impl Default for Config {
             database_url: "sqlite://data/numberdesk.db".into(),
             database_max_connections: 16,
             database_statement_timeout_secs: 10,
+            database_pin_writer: true,
             admin_token: None,
             smtp_url: None,
             mail_dir: PathBuf::from("data/mail"),

@@ -53,7 +53,7 @@ impl AppState {
         db.migrate().await?;
         let metrics = metrics::Metrics::install();
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
-        let creates = orders::spawn_create_writer(&db, &metrics, &outbox_wake);
+        let creates = orders::spawn_create_writer(&db, &metrics, &outbox_wake)?;
         Ok(AppState {
             db,
             metrics,

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions};
 use crate::store::inventory::{self, Criteria, Unit};
 use crate::store::requests::{self, IdempotentAnswer, RequestRow};
-use crate::store::{Db, Tx, is_unique_violation, profiles};
+use crate::store::{Db, Dialect, Tx, is_unique_violation, profiles};
 
 /// A create request whose field shapes are valid (check 1 of API.md §4.1 passed).
 #[derive(Debug, Clone)]
@@ -388,38 +388,59 @@ pub fn spawn_create_writer(
     db: &Db,
     metrics: &crate::metrics::Metrics,
     wake: &Arc<Notify>,
-) -> mpsc::Sender<CreateJob> {
-    let (tx, mut rx) = mpsc::channel::<CreateJob>(4 * MAX_BATCH);
-    let (db, metrics, wake) = (db.clone(), metrics.clone(), wake.clone());
-    tokio::spawn(async move {
-        let mut jobs = Vec::with_capacity(MAX_BATCH);
-        loop {
-            if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
-                return;
-            }
-            let (works, replies): (Vec<_>, Vec<_>) =
-                jobs.drain(..).map(|j| (j.work, j.reply)).unzip();
-            let answers = match create_batch(&db, &works, &metrics).await {
-                Ok(answers) => answers.into_iter().map(Ok).collect(),
-                Err(_) => {
-                    let mut one_by_one = Vec::with_capacity(works.len());
-                    for w in &works {
-                        let answer =
-                            retrying(|| create_batch(&db, std::slice::from_ref(w), &metrics))
-                                .await
-                                .map(|mut a| a.remove(0));
-                        one_by_one.push(answer);
-                    }
-                    one_by_one
+) -> std::io::Result<mpsc::Sender<CreateJob>> {
+    let (tx, rx) = mpsc::channel::<CreateJob>(4 * MAX_BATCH);
+    let writer = create_writer(rx, db.clone(), metrics.clone(), wake.clone());
+    if db.dialect == Dialect::Sqlite {
+        let cpu = db.writer_cpu();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("numberdesk-writer".into())
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    crate::store::cpu::pin(0, &[cpu]);
                 }
-            };
-            wake.notify_waiters();
-            for (reply, answer) in replies.into_iter().zip(answers) {
-                let _ = reply.send(answer); // the caller may have gone away
-            }
+                runtime.block_on(writer);
+            })?;
+    } else {
+        tokio::spawn(writer);
+    }
+    Ok(tx)
+}
+
+/// The create writer's loop (see [`spawn_create_writer`]); ends when every sender is gone.
+async fn create_writer(
+    mut rx: mpsc::Receiver<CreateJob>,
+    db: Db,
+    metrics: crate::metrics::Metrics,
+    wake: Arc<Notify>,
+) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return;
         }
-    });
-    tx
+        let (works, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.work, j.reply)).unzip();
+        let answers = match create_batch(&db, &works, &metrics).await {
+            Ok(answers) => answers.into_iter().map(Ok).collect(),
+            Err(_) => {
+                let mut one_by_one = Vec::with_capacity(works.len());
+                for w in &works {
+                    let answer = retrying(|| create_batch(&db, std::slice::from_ref(w), &metrics))
+                        .await
+                        .map(|mut a| a.remove(0));
+                    one_by_one.push(answer);
+                }
+                one_by_one
+            }
+        };
+        wake.notify_waiters();
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            let _ = reply.send(answer); // the caller may have gone away
+        }
+    }
 }
 
 /// One transaction for a batch of creates; answers in the order given.

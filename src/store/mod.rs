@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver; the few dialect differences are explicit branches on [`Dialect`].
 
 pub mod accounts;
+pub mod cpu;
 pub mod deliveries;
 pub mod inventory;
 pub mod local;
@@ -61,6 +62,8 @@ pub struct Db {
     write: AnyPool,
     read: AnyPool,
     local: Option<Arc<local::LocalReads>>,
+    /// Where the SQLite writer runs ([`cpu`]); None on PostgreSQL or a single CPU.
+    placement: Option<cpu::Placement>,
 }
 
 /// Page size of a new SQLite database (an existing one keeps its own): SQLite's default. A
@@ -156,7 +159,23 @@ impl Db {
                         })
                     })
             };
-            let write = pool(1, 32_000).connect_with(opts.clone()).await?;
+            // The one write connection lives as long as the pool, so its worker thread, pinned
+            // here next to the create writer ([`cpu`]), stays the writer's.
+            let workers = cpu::sqlite_workers();
+            let write = pool(1, 32_000)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(opts.clone())
+                .await?;
+            let placement = config
+                .database_pin_writer
+                .then(cpu::Placement::new)
+                .flatten();
+            if let Some(p) = &placement {
+                for tid in cpu::sqlite_workers().difference(&workers) {
+                    cpu::pin(*tid, &[p.writer]);
+                }
+            }
             // Each SQLite connection is a thread of its own: more readers than a few per core
             // only add context switches (get by id: 4,951/s with 16, 5,782/s with 4).
             let read = pool(config.database_max_connections.clamp(2, 4), 4_000)
@@ -164,14 +183,16 @@ impl Db {
                 .await?;
             let local = Arc::new(local::LocalReads::new(path.clone()));
             let open = Arc::downgrade(&local);
+            let background = placement.as_ref().map(|p| p.others.clone());
             std::thread::Builder::new()
                 .name("numberdesk-checkpoint".into())
-                .spawn(move || checkpointer(open, path))?;
+                .spawn(move || checkpointer(open, path, background))?;
             Ok(Db {
                 dialect: Dialect::Sqlite,
                 write,
                 read,
                 local: Some(local),
+                placement,
             })
         } else {
             let opts = quiet(AnyConnectOptions::from_str(url)?);
@@ -194,6 +215,7 @@ impl Db {
                 write: pool.clone(),
                 read: pool,
                 local: None,
+                placement: None,
             })
         }
     }
@@ -206,6 +228,11 @@ impl Db {
     /// Point reads on the calling thread (SQLite only; see [`local`]).
     pub fn local(&self) -> Option<&local::LocalReads> {
         self.local.as_deref()
+    }
+
+    /// The CPU the create writer should run on ([`cpu`]), if it should be pinned.
+    pub fn writer_cpu(&self) -> Option<usize> {
+        self.placement.as_ref().map(|p| p.writer)
     }
 
     /// Pool for single-statement writes outside a transaction.
@@ -291,7 +318,14 @@ impl Db {
 /// low CPU priority ([`CHECKPOINT_NICE`]): a pass copies some megabytes, and on two cores it
 /// otherwise slowed the requests running meanwhile two- to threefold (BENCHMARKS.md). Ends when
 /// the database is closed or dropped (`open` then is).
-fn checkpointer(open: std::sync::Weak<local::LocalReads>, path: std::path::PathBuf) {
+fn checkpointer(
+    open: std::sync::Weak<local::LocalReads>,
+    path: std::path::PathBuf,
+    cpus: Option<Vec<usize>>,
+) {
+    if let Some(cpus) = cpus {
+        cpu::pin(0, &cpus);
+    }
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only reads its arguments; on Linux `0` names the calling thread.
     unsafe {
