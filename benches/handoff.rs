@@ -1,6 +1,7 @@
-//! Cost of one statement's round trip to the SQLite write connection's worker thread, from a
-//! thread on the same CPU as that worker and from a thread on another CPU (see `store::cpu`,
-//! which pins the create writer next to the worker).
+//! Cost of one statement's round trip to the SQLite write connection's worker thread: from a
+//! one-thread runtime on the worker's CPU, from one on another CPU (see `store::cpu`, which
+//! pins the create writer next to the worker), and from a task of a multi-thread runtime (where
+//! the create writer ran before).
 //!
 //! Run: `cargo bench --bench handoff`.
 
@@ -50,6 +51,23 @@ fn main() -> anyhow::Result<()> {
                 per * 1e6
             );
         }
+    }
+    for round in 0..3 {
+        let db = db.clone();
+        let per = main.block_on(main.spawn(async move {
+            let mut tx = db.begin().await?;
+            let t = Instant::now();
+            for _ in 0..STATEMENTS {
+                sqlx::query("SELECT 1").execute(&mut *tx).await?;
+            }
+            let per = t.elapsed().as_secs_f64() / f64::from(STATEMENTS);
+            tx.rollback().await?;
+            anyhow::Ok(per)
+        }))??;
+        println!(
+            "round {round}: a task of a multi-thread runtime: {:.1} µs per statement",
+            per * 1e6
+        );
     }
     main.block_on(db.close());
     Ok(())

@@ -1,11 +1,15 @@
 //! Which CPU the SQLite writer runs on. Every statement through sqlx is a hand-off between the
-//! task that sends it and the connection's worker thread, and back. With the two on different
-//! CPUs each hand-off wakes an idle CPU, which on this project's virtual machines cost 90–130 µs
-//! per statement against 10–13 µs with both on one CPU, and a create sends a dozen statements
-//! (BENCHMARKS.md). So on SQLite the create writer's thread and the write connection's worker
-//! thread are pinned to one CPU, the last this process may use, and the WAL checkpointer to the
-//! others. Linux only; elsewhere, with a single CPU, or where pinning fails, threads stay where
-//! the scheduler puts them.
+//! task that sends it and the connection's worker thread, and back; a create sends about a
+//! dozen. On SQLite the create writer runs on a one-thread runtime of its own
+//! (`orders::spawn_create_writer`), and it and the write connection's worker thread are pinned
+//! to one CPU, the last this process may use; the WAL checkpointer gets the others. Measured on
+//! the project's 2-CPU machines (BENCHMARKS.md): block requests of 1,000 numbers took a quarter
+//! less time than with the same threads unpinned, single creates ran 15–35 % faster. In
+//! isolation a hand-off costs 11–13 µs wherever the threads run (`cargo bench --bench
+//! handoff`), so the gain is under load: the pair no longer shares a CPU with the checkpoint
+//! passes, and its wake-ups stay on one CPU. Linux only; elsewhere, with a single CPU, with
+//! `database_pin_writer` off, or where pinning fails, the threads stay where the scheduler puts
+//! them.
 
 use std::collections::BTreeSet;
 
