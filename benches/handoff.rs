@@ -33,16 +33,7 @@ fn main() -> anyhow::Result<()> {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                rt.block_on(async {
-                    let mut tx = db.begin().await?;
-                    let t = Instant::now();
-                    for _ in 0..STATEMENTS {
-                        sqlx::query("SELECT 1").execute(&mut *tx).await?;
-                    }
-                    let per = t.elapsed().as_secs_f64() / f64::from(STATEMENTS);
-                    tx.rollback().await?;
-                    Ok(per)
-                })
+                rt.block_on(per_statement(&db))
             })
             .join()
             .expect("bench thread")?;
@@ -54,16 +45,7 @@ fn main() -> anyhow::Result<()> {
     }
     for round in 0..3 {
         let db = db.clone();
-        let per = main.block_on(main.spawn(async move {
-            let mut tx = db.begin().await?;
-            let t = Instant::now();
-            for _ in 0..STATEMENTS {
-                sqlx::query("SELECT 1").execute(&mut *tx).await?;
-            }
-            let per = t.elapsed().as_secs_f64() / f64::from(STATEMENTS);
-            tx.rollback().await?;
-            anyhow::Ok(per)
-        }))??;
+        let per = main.block_on(main.spawn(async move { per_statement(&db).await }))??;
         println!(
             "round {round}: a task of a multi-thread runtime: {:.1} µs per statement",
             per * 1e6
@@ -71,4 +53,16 @@ fn main() -> anyhow::Result<()> {
     }
     main.block_on(db.close());
     Ok(())
+}
+
+/// Seconds per `SELECT 1` in a write transaction, over [`STATEMENTS`] statements.
+async fn per_statement(db: &Db) -> anyhow::Result<f64> {
+    let mut tx = db.begin().await?;
+    let t = Instant::now();
+    for _ in 0..STATEMENTS {
+        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+    }
+    let per = t.elapsed().as_secs_f64() / f64::from(STATEMENTS);
+    tx.rollback().await?;
+    Ok(per)
 }

@@ -4,9 +4,9 @@
 //! thread and its rows handed back, two thread wake-ups that cost more than the query (a get by
 //! id spent most of its time in `futex` wake-ups; BENCHMARKS.md). The hottest reads (a request
 //! by id, a company profile, the outbox's "is anything due?") instead run here, through
-//! rusqlite on a read-only connection taken from a small idle list, on the task's own thread. They read a few rows through an index
-//! (microseconds, from SQLite's or the OS's page cache), so blocking the runtime thread for that
-//! long is cheaper than the hand-off. Write transactions and longer reads stay on the pools.
+//! rusqlite on a read-only connection taken from a small idle list, on the task's own thread.
+//! They read a few rows through an index (microseconds, from SQLite's or the OS's page cache),
+//! so blocking the runtime thread for that long is cheaper than the hand-off. Write transactions and longer reads stay on the pools.
 //!
 //! A read sees every commit made before it started (WAL mode), so a customer's GET right after
 //! its POST finds the request.

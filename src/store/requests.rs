@@ -798,12 +798,13 @@ pub async fn release(
             .await?;
     // The range's assignment ids run from `range_id + start` to `range_id + end`; the row that
     // holds the number is the account's last live one at or before it.
+    let (first_id, last_id) = (format!("{range_id}{start}"), format!("{range_id}{end}"));
     let row = sqlx::query(
         "SELECT id, phone_number, span, number_request_id, company_profile_id, valid_from_ms FROM assigned_numbers \
          WHERE account_id = $1 AND id >= $2 AND id <= $3 AND valid_to_ms IS NULL ORDER BY id DESC LIMIT 1",
     )
     .bind(account_id)
-    .bind(format!("{range_id}{start}"))
+    .bind(&first_id)
     .bind(format!("{range_id}{phone_number}"))
     .fetch_optional(&mut *conn)
     .await?;
@@ -867,8 +868,8 @@ pub async fn release(
     .bind(now)
     .bind(&range_id)
     .bind(account_id)
-    .bind(format!("{range_id}{start}"))
-    .bind(format!("{range_id}{end}"))
+    .bind(&first_id)
+    .bind(&last_id)
     .execute(&mut *conn)
     .await?;
     Ok(Some(PhoneNumber {

@@ -204,13 +204,16 @@ async fn reject(app: &TestApp, id: &str, body: Option<Value>) -> Response {
 }
 
 async fn release(w: &World, number: &str) -> Response {
-    w.app
-        .client
+    release_by(&w.app, &w.acct, number).await
+}
+
+async fn release_by(app: &TestApp, acct: &Acct, number: &str) -> Response {
+    app.client
         .post(format!(
             "{}/phonenumbers/{number}/release",
-            w.app.nr(&w.acct.id)
+            app.nr(&acct.id)
         ))
-        .header("X-CM-PRODUCTTOKEN", &w.acct.key)
+        .header("X-CM-PRODUCTTOKEN", &acct.key)
         .send()
         .await
         .unwrap()
@@ -1544,18 +1547,7 @@ async fn releases_inside_a_block_keep_the_list_exact_page_by_page() {
         // Released once only, and never by another account.
         let again = release(&w, &e164(NL0 + i)).await;
         expect_error(again, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-        let res = w
-            .app
-            .client
-            .post(format!(
-                "{}/phonenumbers/{}/release",
-                w.app.nr(&other.id),
-                e164(NL0 + i + 1)
-            ))
-            .header("X-CM-PRODUCTTOKEN", &other.key)
-            .send()
-            .await
-            .unwrap();
+        let res = release_by(&w.app, &other, &e164(NL0 + i + 1)).await;
         expect_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     }
     let id = s(&block["id"]);
