@@ -22,6 +22,8 @@ pub struct Config {
     pub database_statement_timeout_secs: u64,
     /// SQLite: keep the create writer and its connection's thread on one CPU (`store::cpu`).
     pub database_pin_writer: bool,
+    /// SQLite: MiB of written zeros kept past the log's last frame (`store::wal`; 0: none).
+    pub database_wal_reserve_mib: u64,
     #[serde(default)]
     pub admin_token: Option<String>,
     #[serde(default)]
@@ -45,6 +47,7 @@ impl Default for Config {
             database_max_connections: 16,
             database_statement_timeout_secs: 10,
             database_pin_writer: true,
+            database_wal_reserve_mib: 64,
             admin_token: None,
             smtp_url: None,
             mail_dir: PathBuf::from("data/mail"),
@@ -158,6 +161,9 @@ impl Config {
                 "DATABASE_STATEMENT_TIMEOUT_SECS",
                 "must be at most 3600".into(),
             );
+        }
+        if self.database_wal_reserve_mib > 4096 {
+            return bad("DATABASE_WAL_RESERVE_MIB", "must be at most 4096".into());
         }
         if let Some(t) = &self.admin_token
             && t.trim().is_empty()

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod local;
 pub mod profiles;
 pub mod requests;
+pub mod wal;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -135,6 +136,7 @@ impl Db {
             // spilling it to the WAL and reading it back (64 MiB was measured a little faster
             // for imports, but counts against the memory target). Readers mostly fetch a few
             // rows; their caches add to the process's memory.
+            let reserve = config.database_wal_reserve_mib << 20;
             let pool = |max: u32, cache_kib: i64| {
                 AnyPoolOptions::new()
                     .max_connections(max)
@@ -153,8 +155,15 @@ impl Db {
                             conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
                                 .await?;
                             // Commits never checkpoint (that copies pages into the database
-                            // file and fsyncs it, tens of milliseconds); `checkpointer` does.
+                            // file and fsyncs it, tens of milliseconds); `wal::checkpointer` does.
                             conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                            // The log file goes back to its reserve when it restarts ([`wal`]).
+                            if reserve > 0 {
+                                conn.execute(
+                                    format!("PRAGMA journal_size_limit = {reserve}").as_str(),
+                                )
+                                .await?;
+                            }
                             Ok(())
                         })
                     })
@@ -184,9 +193,20 @@ impl Db {
             let local = Arc::new(local::LocalReads::new(path.clone()));
             let open = Arc::downgrade(&local);
             let background = placement.as_ref().map(|p| p.others.clone());
+            let wal = tokio::task::spawn_blocking(move || {
+                let wal = wal::Wal::open(&path, reserve)?;
+                if reserve > 0
+                    && let Err(e) = wal.fill()
+                {
+                    tracing::warn!(error = %e, "cannot reserve room for the write-ahead log");
+                }
+                anyhow::Ok(wal)
+            })
+            .await?
+            .context("opening the database for WAL checkpoints")?;
             std::thread::Builder::new()
                 .name("numberdesk-checkpoint".into())
-                .spawn(move || checkpointer(open, path, background))?;
+                .spawn(move || wal::checkpointer(wal, open, background))?;
             Ok(Db {
                 dialect: Dialect::Sqlite,
                 write,
@@ -310,51 +330,6 @@ impl Db {
         }
     }
 }
-
-/// Copies the SQLite write-ahead log back into the database file, off the writer's path: a
-/// passive checkpoint every 200 ms waits for no one and blocks no one. The log starts again from
-/// its beginning when a write transaction begins with all of it copied (under writes back to
-/// back, only at the first pause: BENCHMARKS.md). It runs on a thread of its own at a
-/// low CPU priority ([`CHECKPOINT_NICE`]): a pass copies some megabytes, and on two cores it
-/// otherwise slowed the requests running meanwhile two- to threefold (BENCHMARKS.md). Ends when
-/// the database is closed or dropped (`open` then is).
-fn checkpointer(
-    open: std::sync::Weak<local::LocalReads>,
-    path: std::path::PathBuf,
-    cpus: Option<Vec<usize>>,
-) {
-    if let Some(cpus) = cpus {
-        cpu::pin(0, &cpus);
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its arguments; on Linux `0` names the calling thread.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, CHECKPOINT_NICE);
-    }
-    let conn = match rusqlite::Connection::open(&path) {
-        Ok(conn) => conn,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot open the database for WAL checkpoints");
-            return;
-        }
-    };
-    let _ = conn.busy_timeout(Duration::from_secs(1));
-    let is_open = || open.upgrade().is_some_and(|l| !l.is_closed());
-    while is_open() {
-        std::thread::sleep(Duration::from_millis(200));
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            && is_open()
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
-        }
-    }
-}
-
-/// Nice value of the checkpoint thread. At 19 (the lowest priority) it copied too slowly under
-/// a full read load, and readers look pages up in a log not yet copied: get by id ran at
-/// 14,200–14,400/s against 15,900–16,200/s at 10, with the same tail for block requests.
-#[cfg(target_os = "linux")]
-const CHECKPOINT_NICE: i32 = 10;
 
 /// Statements are not logged one by one; bulk imports would flood the log.
 fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {

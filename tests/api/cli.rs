@@ -170,6 +170,7 @@ fn bad_setting_exits_2_naming_the_variable() {
         ("NUMBERDESK_WEBHOOK_RETRY_SCHEDULE", "5,x"),
         ("NUMBERDESK_WEBHOOK_TIMEOUT_SECS", "0"),
         ("NUMBERDESK_DATABASE_URL", "mysql://x"),
+        ("NUMBERDESK_DATABASE_WAL_RESERVE_MIB", "5000"),
     ] {
         let out = run(cmd(dir.path()).arg("migrate").env(var, value));
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -210,6 +210,11 @@ async fn the_database_file_and_its_folder_are_created_on_first_start() {
     assert!(db.exists(), "{} was not created", db.display());
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // The write-ahead log starts with its reserve written (1 MiB in the tests; `store::wal`).
+    let wal = std::fs::metadata(db.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal >= 1 << 20, "log of {wal} bytes");
     app.stop().await;
 }
 
