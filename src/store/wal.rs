@@ -65,8 +65,8 @@ impl Wal {
     }
 
     /// Fills the log file up to the reserve with written zeros, under the write lock, and syncs
-    /// them. For start-up: the writer waits meanwhile (64 MiB took 70–300 ms here). Returns the
-    /// bytes added.
+    /// them. For start-up: writers wait meanwhile (64 MiB: `numberdesk migrate` on a new
+    /// database took 0.07–0.13 s here, against 0.02 s without). Returns the bytes added.
     pub fn fill(&self) -> anyhow::Result<u64> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let wrote = (|| -> std::io::Result<(File, u64)> {
