@@ -85,10 +85,8 @@ async fn main() -> anyhow::Result<()> {
         database_url: format!("sqlite://{}/bench.db", dir.display()),
         // `--no-pin`: leave the writer's threads where the scheduler puts them (`store::cpu`).
         database_pin_writer: !args.iter().any(|a| a == "--no-pin"),
-        database_wal_reserve_mib: std::env::var("XMB")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(64),
+        // `--wal-reserve-mib N`: the log's reserve (`store::wal`; 0: none).
+        database_wal_reserve_mib: arg("--wal-reserve-mib", 64) as u64,
         ..Config::default()
     };
     let state = AppState::new(config).await?;

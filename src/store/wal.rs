@@ -21,7 +21,7 @@
 //! back to back with no pause for that long fill the reserve at some point (a block request of
 //! 1,000 writes about 266 KB; 64 MiB is some 250 of them), and from there the log grows as
 //! before. Growing the reserve while the writer runs was tried and left out: zeros must be
-//! written under the write lock (4 MiB took 13–23 ms here, longer than the writer may wait),
+//! written under the write lock (4 MiB took 8–23 ms here, longer than the writer may wait),
 //! and blocks allocated with `fallocate` instead did not take the stalls away (BENCHMARKS.md).
 
 use std::fs::{File, OpenOptions};
