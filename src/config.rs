@@ -22,7 +22,8 @@ pub struct Config {
     pub database_statement_timeout_secs: u64,
     /// SQLite: keep the create writer and its connection's thread on one CPU (`store::cpu`).
     pub database_pin_writer: bool,
-    /// SQLite: MiB of written zeros kept past the log's last frame (`store::wal`; 0: none).
+    /// SQLite: MiB of the write-ahead log written with zeros at start-up, and the size it goes
+    /// back to when it restarts (`store::wal`; 0: none).
     pub database_wal_reserve_mib: u64,
     #[serde(default)]
     pub admin_token: Option<String>,
