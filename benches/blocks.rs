@@ -4,7 +4,11 @@
 //!
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000
 //! --keep DIR --no-pin --wal-reserve-mib 64`). `BLOCKS_TRACE=1` also prints every request's
-//! time, in the order made.
+//! time, in the order made, with `*` after those the host took a CPU from (below).
+//!
+//! On a virtual machine, each series also says how much CPU time the host took from this one
+//! meanwhile (`steal` in `/proc/stat`), and how many requests ran while the host took some:
+//! those are the slow ones when the host is busy, and no change in the service moves them.
 
 mod common;
 use common::{arg, nl_local_entry as entry};
@@ -18,6 +22,16 @@ use numberdesk::model::Restrictions;
 use numberdesk::orders::{self, CreateInput};
 use numberdesk::stock::StockBlock;
 use numberdesk::store::inventory;
+
+/// CPU time the host has taken from this machine, per CPU, in ticks of 10 ms (`steal` in
+/// `/proc/stat`; `USER_HZ` is 100 on Linux). Empty where there is no such file.
+fn stolen() -> Vec<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .filter_map(|l| l.split_whitespace().nth(8)?.parse().ok())
+        .collect()
+}
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize)
@@ -136,6 +150,9 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         let mut times = Vec::with_capacity(n);
+        // Per request: did the host take a CPU from this machine while it ran?
+        let mut hit = Vec::with_capacity(n);
+        let series_stolen = stolen();
         for _ in 0..n {
             let input = CreateInput {
                 company_profile_id: profile_id.clone(),
@@ -148,11 +165,13 @@ async fn main() -> anyhow::Result<()> {
                 comment: None,
                 callback_url: None,
             };
+            let before = stolen();
             let t = Instant::now();
             let answer = orders::create(&state, &account_id, input, None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.body.message))?;
             times.push(t.elapsed());
+            hit.push(stolen() != before);
             anyhow::ensure!(
                 answer.body.contains("\"Completed\""),
                 "block of {size} not assigned"
@@ -161,10 +180,25 @@ async fn main() -> anyhow::Result<()> {
         if std::env::var_os("BLOCKS_TRACE").is_some() {
             let t: Vec<String> = times
                 .iter()
-                .map(|d| format!("{:.1}", d.as_secs_f64() * 1e3))
+                .zip(&hit)
+                .map(|(d, h)| format!("{:.1}{}", d.as_secs_f64() * 1e3, if *h { "*" } else { "" }))
                 .collect();
             println!("{}", t.join(" "));
         }
+        let ticks: u64 = stolen()
+            .iter()
+            .zip(&series_stolen)
+            .map(|(a, b)| a - b)
+            .sum();
+        let slow = |hit_by_host: bool| {
+            times
+                .iter()
+                .zip(&hit)
+                .filter(|(d, h)| **h == hit_by_host && **d > Duration::from_millis(10))
+                .count()
+        };
+        let (slow_hit, slow_clear) = (slow(true), slow(false));
+        let hits = hit.iter().filter(|h| **h).count();
         times.sort();
         let log = std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
         println!(
@@ -173,6 +207,10 @@ async fn main() -> anyhow::Result<()> {
             pct(&times, 0.99).as_secs_f64() * 1e3,
             times.last().unwrap().as_secs_f64() * 1e3,
             log as f64 / 1e6
+        );
+        println!(
+            "  host took {} ms of CPU meanwhile; {hits} requests ran while it did, {slow_hit} of them over 10 ms; {slow_clear} other requests over 10 ms",
+            ticks * 10
         );
     }
     Ok(())
