@@ -8,7 +8,7 @@
 //!
 //! On a virtual machine, each series also says how much CPU time the host took from this one
 //! meanwhile (`steal` in `/proc/stat`), and how many requests ran while the host took some:
-//! those are the slow ones when the host is busy, and no change in the service moves them.
+//! when the host is busy, those are most of the slow ones (BENCHMARKS.md).
 
 mod common;
 use common::{arg, nl_local_entry as entry};
@@ -188,7 +188,7 @@ async fn main() -> anyhow::Result<()> {
         let ticks: u64 = stolen()
             .iter()
             .zip(&series_stolen)
-            .map(|(a, b)| a - b)
+            .map(|(a, b)| a.saturating_sub(*b))
             .sum();
         let slow = |hit_by_host: bool| {
             times
