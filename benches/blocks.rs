@@ -4,11 +4,13 @@
 //!
 //! Run: `cargo bench --bench blocks` (optionally `-- --thousands 11600 --requests 200 --only 1000
 //! --keep DIR --no-pin --wal-reserve-mib 64`). `BLOCKS_TRACE=1` also prints every request's
-//! time, in the order made, with `*` after those the host took a CPU from (below).
+//! time, in the order made, with `*` after those that ran while the host took a CPU and `+`
+//! after those that ran while the kernel read from disk (below).
 //!
-//! On a virtual machine, each series also says how much CPU time the host took from this one
-//! meanwhile (`steal` in `/proc/stat`), and how many requests ran while the host took some:
-//! when the host is busy, those are most of the slow ones (BENCHMARKS.md).
+//! Each series also says what the machine did meanwhile besides the service: how much CPU time
+//! the host of this virtual machine took from it (`steal` in `/proc/stat`) and how much the
+//! kernel read from disk (`pgpgin` in `/proc/vmstat`: pages evicted since they were written),
+//! and how many of the requests over 10 ms ran while either happened (BENCHMARKS.md).
 
 mod common;
 use common::{arg, nl_local_entry as entry};
@@ -23,14 +25,41 @@ use numberdesk::orders::{self, CreateInput};
 use numberdesk::stock::StockBlock;
 use numberdesk::store::inventory;
 
-/// CPU time the host has taken from this machine, per CPU, in ticks of 10 ms (`steal` in
-/// `/proc/stat`; `USER_HZ` is 100 on Linux). Empty where there is no such file.
-fn stolen() -> Vec<u64> {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    stat.lines()
-        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
-        .filter_map(|l| l.split_whitespace().nth(8)?.parse().ok())
-        .collect()
+/// What the machine has done besides the service, from Linux's counters (empty or zero where
+/// there are none).
+struct Machine {
+    /// CPU time the host has taken from this virtual machine, per CPU, in ticks of 10 ms
+    /// (`steal` in `/proc/stat`; `USER_HZ` is 100 on Linux).
+    stolen: Vec<u64>,
+    /// KiB the kernel has read from disk (`pgpgin` in `/proc/vmstat`).
+    read_kib: u64,
+}
+
+impl Machine {
+    fn now() -> Machine {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+        Machine {
+            stolen: stat
+                .lines()
+                .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+                .filter_map(|l| l.split_whitespace().nth(8)?.parse().ok())
+                .collect(),
+            read_kib: vmstat
+                .lines()
+                .find_map(|l| l.strip_prefix("pgpgin ")?.parse().ok())
+                .unwrap_or(0),
+        }
+    }
+
+    /// Ticks stolen since `before`, over all CPUs.
+    fn stolen_since(&self, before: &Machine) -> u64 {
+        self.stolen
+            .iter()
+            .zip(&before.stolen)
+            .map(|(a, b)| a.saturating_sub(*b))
+            .sum()
+    }
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -150,9 +179,10 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         let mut times = Vec::with_capacity(n);
-        // Per request: did the host take a CPU from this machine while it ran?
-        let mut hit = Vec::with_capacity(n);
-        let series_stolen = stolen();
+        // Per request: did the host take a CPU, and did the kernel read from disk, while it ran?
+        let mut stole = Vec::with_capacity(n);
+        let mut read = Vec::with_capacity(n);
+        let series_start = Machine::now();
         for _ in 0..n {
             let input = CreateInput {
                 company_profile_id: profile_id.clone(),
@@ -165,13 +195,15 @@ async fn main() -> anyhow::Result<()> {
                 comment: None,
                 callback_url: None,
             };
-            let before = stolen();
+            let before = Machine::now();
             let t = Instant::now();
             let answer = orders::create(&state, &account_id, input, None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.body.message))?;
             times.push(t.elapsed());
-            hit.push(stolen() != before);
+            let after = Machine::now();
+            stole.push(after.stolen_since(&before) > 0);
+            read.push(after.read_kib > before.read_kib);
             anyhow::ensure!(
                 answer.body.contains("\"Completed\""),
                 "block of {size} not assigned"
@@ -180,25 +212,28 @@ async fn main() -> anyhow::Result<()> {
         if std::env::var_os("BLOCKS_TRACE").is_some() {
             let t: Vec<String> = times
                 .iter()
-                .zip(&hit)
-                .map(|(d, h)| format!("{:.1}{}", d.as_secs_f64() * 1e3, if *h { "*" } else { "" }))
+                .zip(stole.iter().zip(&read))
+                .map(|(d, (s, r))| {
+                    let (s, r) = (if *s { "*" } else { "" }, if *r { "+" } else { "" });
+                    format!("{:.1}{s}{r}", d.as_secs_f64() * 1e3)
+                })
                 .collect();
             println!("{}", t.join(" "));
         }
-        let ticks: u64 = stolen()
-            .iter()
-            .zip(&series_stolen)
-            .map(|(a, b)| a.saturating_sub(*b))
-            .sum();
-        let slow = |hit_by_host: bool| {
-            times
-                .iter()
-                .zip(&hit)
-                .filter(|(d, h)| **h == hit_by_host && **d > Duration::from_millis(10))
-                .count()
-        };
-        let (slow_hit, slow_clear) = (slow(true), slow(false));
-        let hits = hit.iter().filter(|h| **h).count();
+        let series_end = Machine::now();
+        // Requests over 10 ms: with stolen CPU, with disk reads (not stolen), with neither.
+        let mut slow = [0; 3];
+        for ((d, s), r) in times.iter().zip(&stole).zip(&read) {
+            if *d > Duration::from_millis(10) {
+                slow[if *s {
+                    0
+                } else if *r {
+                    1
+                } else {
+                    2
+                }] += 1;
+            }
+        }
         times.sort();
         let log = std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
         println!(
@@ -209,8 +244,14 @@ async fn main() -> anyhow::Result<()> {
             log as f64 / 1e6
         );
         println!(
-            "  host took {} ms of CPU meanwhile; {hits} requests ran while it did, {slow_hit} of them over 10 ms; {slow_clear} other requests over 10 ms",
-            ticks * 10
+            "  meanwhile the host took {} ms of CPU ({} requests ran then) and the kernel read {:.1} MB from disk ({} requests); over 10 ms: {} with CPU taken, {} more with disk reads, {} with neither",
+            series_end.stolen_since(&series_start) * 10,
+            stole.iter().filter(|s| **s).count(),
+            series_end.read_kib.saturating_sub(series_start.read_kib) as f64 / 1024.0,
+            read.iter().filter(|r| **r).count(),
+            slow[0],
+            slow[1],
+            slow[2]
         );
     }
     Ok(())
