@@ -9,8 +9,9 @@
 //!
 //! Each series also says what the machine did meanwhile besides the service: how much CPU time
 //! the host of this virtual machine took from it (`steal` in `/proc/stat`) and how much the
-//! kernel read from disk (`pgpgin` in `/proc/vmstat`: pages evicted since they were written),
-//! and how many of the requests over 10 ms ran while either happened (BENCHMARKS.md).
+//! kernel read from disk (`pgpgin` in `/proc/vmstat`; the database's pages are all in the page
+//! cache unless the kernel dropped them), and how many of the requests over 10 ms ran while
+//! either happened (BENCHMARKS.md).
 
 mod common;
 use common::{arg, nl_local_entry as entry};
