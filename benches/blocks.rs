@@ -179,10 +179,9 @@ async fn main() -> anyhow::Result<()> {
             println!("block of {size:>4}: no whole block left in this stock; use more --thousands");
             continue;
         }
-        let mut times = Vec::with_capacity(n);
-        // Per request: did the host take a CPU, and did the kernel read from disk, while it ran?
-        let mut stole = Vec::with_capacity(n);
-        let mut read = Vec::with_capacity(n);
+        // Per request: its time, whether the host took a CPU and whether the kernel read from
+        // disk while it ran.
+        let mut samples: Vec<(Duration, bool, bool)> = Vec::with_capacity(n);
         let series_start = Machine::now();
         for _ in 0..n {
             let input = CreateInput {
@@ -201,40 +200,41 @@ async fn main() -> anyhow::Result<()> {
             let answer = orders::create(&state, &account_id, input, None)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.body.message))?;
-            times.push(t.elapsed());
+            let took = t.elapsed();
             let after = Machine::now();
-            stole.push(after.stolen_since(&before) > 0);
-            read.push(after.read_kib > before.read_kib);
+            samples.push((
+                took,
+                after.stolen_since(&before) > 0,
+                after.read_kib > before.read_kib,
+            ));
             anyhow::ensure!(
                 answer.body.contains("\"Completed\""),
                 "block of {size} not assigned"
             );
         }
+        let series_end = Machine::now();
         if std::env::var_os("BLOCKS_TRACE").is_some() {
-            let t: Vec<String> = times
+            let t: Vec<String> = samples
                 .iter()
-                .zip(stole.iter().zip(&read))
-                .map(|(d, (s, r))| {
-                    let (s, r) = (if *s { "*" } else { "" }, if *r { "+" } else { "" });
+                .map(|&(d, s, r)| {
+                    let (s, r) = (if s { "*" } else { "" }, if r { "+" } else { "" });
                     format!("{:.1}{s}{r}", d.as_secs_f64() * 1e3)
                 })
                 .collect();
             println!("{}", t.join(" "));
         }
-        let series_end = Machine::now();
         // Requests over 10 ms: with stolen CPU, with disk reads (not stolen), with neither.
         let mut slow = [0; 3];
-        for ((d, s), r) in times.iter().zip(&stole).zip(&read) {
-            if *d > Duration::from_millis(10) {
-                slow[if *s {
-                    0
-                } else if *r {
-                    1
-                } else {
-                    2
-                }] += 1;
-            }
+        for &(_, s, r) in samples.iter().filter(|x| x.0 > Duration::from_millis(10)) {
+            slow[match (s, r) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 2,
+            }] += 1;
         }
+        let stole = samples.iter().filter(|x| x.1).count();
+        let read = samples.iter().filter(|x| x.2).count();
+        let mut times: Vec<Duration> = samples.iter().map(|x| x.0).collect();
         times.sort();
         let log = std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
         println!(
@@ -247,9 +247,9 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  meanwhile the host took {} ms of CPU ({} requests ran then) and the kernel read {:.1} MB from disk ({} requests); over 10 ms: {} with CPU taken, {} more with disk reads, {} with neither",
             series_end.stolen_since(&series_start) * 10,
-            stole.iter().filter(|s| **s).count(),
+            stole,
             series_end.read_kib.saturating_sub(series_start.read_kib) as f64 / 1024.0,
-            read.iter().filter(|r| **r).count(),
+            read,
             slow[0],
             slow[1],
             slow[2]
