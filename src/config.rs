@@ -38,6 +38,17 @@ pub struct Config {
     pub auto_approve_profiles: bool,
     pub aging_secs: u64,
     pub rate_limit: u32,
+    /// Open connections at once; none: 80 % of the descriptor limit (raised to the hard limit
+    /// at start-up). At the cap the oldest connections without a request in progress close.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Open connections from one client address; none: half of `max_connections`.
+    #[serde(default)]
+    pub max_connections_per_address: Option<usize>,
+    /// A connection that has not sent a request's whole head this long after it began closes.
+    pub header_read_timeout_secs: u64,
+    /// A kept-alive connection with no request this long closes.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -59,6 +70,10 @@ impl Default for Config {
             auto_approve_profiles: false,
             aging_secs: 7_776_000,
             rate_limit: 50,
+            max_connections: None,
+            max_connections_per_address: None,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
         }
     }
 }
@@ -193,6 +208,18 @@ impl Config {
         }
         if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 600 {
             return bad("WEBHOOK_TIMEOUT_SECS", "must be 1..600".into());
+        }
+        if self.max_connections == Some(0) {
+            return bad("MAX_CONNECTIONS", "must be at least 1".into());
+        }
+        if self.max_connections_per_address == Some(0) {
+            return bad("MAX_CONNECTIONS_PER_ADDRESS", "must be at least 1".into());
+        }
+        if !(1..=3600).contains(&self.header_read_timeout_secs) {
+            return bad("HEADER_READ_TIMEOUT_SECS", "must be 1..3600".into());
+        }
+        if !(1..=86_400).contains(&self.idle_timeout_secs) {
+            return bad("IDLE_TIMEOUT_SECS", "must be 1..86400".into());
         }
         if self.aging_secs > 10 * 365 * 86_400 {
             return bad("AGING_SECS", "must be at most ten years".into());

@@ -75,6 +75,7 @@ impl AppState {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: api::serve::ConnLimits,
 }
 
 impl Application {
@@ -88,7 +89,14 @@ impl Application {
         let listener = TcpListener::bind(&state.config.listen)
             .await
             .with_context(|| format!("binding {}", state.config.listen))?;
-        Ok(Application { listener, state })
+        let nofile = api::serve::raise_descriptor_limit();
+        let limits = api::serve::ConnLimits::from_config(&state.config, nofile);
+        tracing::debug!(?limits, nofile, "connection limits");
+        Ok(Application {
+            listener,
+            state,
+            limits,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -114,12 +122,7 @@ impl Application {
         let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx.clone()));
         let sender = tokio::spawn(notify::run(self.state.clone(), notifier, stop_rx));
         let app = api::router(self.state.clone());
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        api::serve::serve(self.listener, app, self.limits, shutdown).await?;
         let _ = stop_tx.send(true);
         let _ = workers.await;
         let _ = sender.await;

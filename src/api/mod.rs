@@ -5,6 +5,7 @@ pub mod admin;
 pub mod extract;
 pub mod profiles;
 pub mod requests;
+pub mod serve;
 
 use std::time::Instant;
 

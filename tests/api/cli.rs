@@ -519,3 +519,108 @@ async fn serve_demo_seeds_a_usable_world_once() {
         assert!(all.contains("curl"), "demo banner has a curl: {all}");
     }
 }
+
+/// Under 2,000 idle connections and 200 slow-header ones from one address, against a server
+/// started with a soft limit of 1,024 descriptors, a normal client is still served at once, and
+/// the server closes the slow connections.
+#[tokio::test]
+async fn idle_and_slow_connections_do_not_stop_the_service() {
+    use std::os::unix::process::CommandExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), &["--demo"], |c| {
+        c.env("NUMBERDESK_HEADER_READ_TIMEOUT_SECS", "4");
+        // SAFETY: setrlimit is async-signal-safe; it only changes the child's own limit.
+        unsafe {
+            c.pre_exec(|| {
+                let mut lim = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                    lim.rlim_cur = 1024.min(lim.rlim_max);
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                }
+                Ok(())
+            });
+        }
+    });
+    let host = served.address.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..2000 {
+        idle.push(tokio::net::TcpStream::connect(&host).await.unwrap());
+    }
+    let started = Instant::now();
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let host = host.clone();
+        slow.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\n").await;
+            let mut buf = [0u8; 64];
+            loop {
+                tokio::select! {
+                    read = s.read(&mut buf) => match read {
+                        Ok(0) | Err(_) => return started.elapsed(),
+                        Ok(_) => {}
+                    },
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        if s.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                            return started.elapsed();
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The well-behaved client comes from another loopback address, with a one-second budget.
+    let normal = reqwest::Client::builder()
+        .no_proxy()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let res = normal
+        .get(format!("{}/healthz", served.address))
+        .send()
+        .await
+        .expect("/healthz within a second");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = normal
+        .post(format!(
+            "{}/voice/phonenumberrequestapi/v1/00000000-0000-0000-0000-000000000001/numberrequests",
+            served.address
+        ))
+        .header("X-CM-PRODUCTTOKEN", "demo-product-token")
+        .json(&json!({
+            "companyProfileId": "00000000-0000-0000-0000-000000000011",
+            "phoneNumberType": "LOCAL",
+            "areaCode": "20",
+            "quantity": 1
+        }))
+        .send()
+        .await
+        .expect("a create within a second");
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    for task in slow {
+        let closed_after = tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .expect("a slow connection stayed open 15 s")
+            .unwrap();
+        assert!(
+            closed_after < Duration::from_secs(10),
+            "a slow connection was closed only after {closed_after:?}"
+        );
+    }
+    let (code, _, lines) = served.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        !lines.iter().any(|l| l.contains("Too many open files")),
+        "the server ran out of descriptors: {lines:#?}"
+    );
+    drop(idle);
+}

@@ -9,6 +9,7 @@ mod bench_driver;
 mod catalog;
 mod cli;
 mod concurrency;
+mod connections;
 mod errors;
 mod idempotency;
 mod inventory;
