@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod errors;
+mod hardening;
 mod idempotency;
 mod inventory;
 mod multi_instance;

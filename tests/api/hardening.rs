@@ -1,0 +1,86 @@
+//! Hardening: bounded metric labels, strict text and e-mail addresses, the private-address
+//! classes, the operator-token throttle and the smaller items of the security review.
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::*;
+
+/// Lines of the metrics page.
+async fn metrics_lines(app: &TestApp) -> Vec<String> {
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text()
+        .await
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics_page() {
+    let app = spawn_app().await;
+    // One made-up method first, so the `other` series exists before the baseline.
+    let warm = Method::from_bytes(b"XWARMUP").unwrap();
+    let res = app
+        .client
+        .request(warm, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let before = metrics_lines(&app).await;
+    let sent = futures::stream::iter(0..10_000)
+        .map(|i| {
+            let app = &app;
+            async move {
+                let m = Method::from_bytes(format!("X{i:06}").as_bytes()).unwrap();
+                app.client
+                    .request(m, app.url("/healthz"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    assert!(sent.iter().all(|s| *s == StatusCode::METHOD_NOT_ALLOWED));
+    let after = metrics_lines(&app).await;
+    assert!(
+        !after.iter().any(|l| l.contains("method=\"X0")),
+        "a made-up method became a label"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|l| l.contains("method=\"other\"") && l.contains("route=\"/healthz\"")),
+        "unknown methods are counted as other"
+    );
+    // Other tests share the process-wide recorder and may add a few series meanwhile.
+    assert!(
+        after.len() <= before.len() + 60,
+        "the metrics page grew from {} to {} lines",
+        before.len(),
+        after.len()
+    );
+}
+
+#[tokio::test]
+async fn unmatched_paths_share_one_route_label() {
+    let app = spawn_app().await;
+    for i in 0..50 {
+        let res = app
+            .client
+            .get(app.url(&format!("/no/such/path/{i}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    let lines = metrics_lines(&app).await;
+    assert!(!lines.iter().any(|l| l.contains("/no/such/path")));
+    assert!(lines.iter().any(|l| l.contains("route=\"unmatched\"")));
+}
