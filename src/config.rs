@@ -49,6 +49,17 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// A kept-alive connection with no request this long closes.
     pub idle_timeout_secs: u64,
+    /// How log lines on standard error look ([`LogFormat`]).
+    pub log_format: LogFormat,
+}
+
+/// `NUMBERDESK_LOG_FORMAT`: `text` for people, `json` (one object per line) for log collectors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -74,6 +85,7 @@ impl Default for Config {
             max_connections_per_address: None,
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
+            log_format: LogFormat::Text,
         }
     }
 }

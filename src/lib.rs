@@ -4,11 +4,13 @@
 //! serves the API and runs the background workers until shutdown.
 
 pub mod api;
+pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod notify;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use numberdesk::backup::{self, BackupError};
 use numberdesk::config::{Config, Overrides};
 use numberdesk::{AppState, Application, demo};
 
@@ -47,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Write a consistent copy of the SQLite database to FILE while servers keep running.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,13 +72,6 @@ enum InventoryCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
     let mut overrides = Overrides::default();
     let demo = if let Command::Serve {
         demo,
@@ -93,6 +92,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    numberdesk::logging::init(config.log_format);
+    if let Command::Backup { file } = &cli.command
+        && let Err(e) = backup::precheck(&config, file)
+    {
+        eprintln!("numberdesk: {e}");
+        return ExitCode::from(2);
+    }
     if demo && config.admin_token.is_none() {
         config.admin_token = Some(demo::ADMIN_TOKEN.into());
     }
@@ -105,6 +111,13 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command, config, demo)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<BackupError>()
+                .is_some_and(BackupError::is_usage) =>
+        {
+            eprintln!("numberdesk: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("numberdesk: {e:#}");
             ExitCode::FAILURE
@@ -118,6 +131,9 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()> {
+    if let Command::Backup { file } = command {
+        return run_backup(config, file).await;
+    }
     let state = AppState::new(config).await?;
     match command {
         Command::Serve { .. } => {
@@ -164,7 +180,23 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
             })?;
             print_json(&result)
         }
+        Command::Backup { .. } => unreachable!("handled before the state is built"),
     }
+}
+
+/// Copies the database as it is, without migrating it first (unlike the other commands): a
+/// backup taken with a newer binary before an upgrade must be the old database, and must not
+/// change the schema under the servers still running the old one. Only a database that does not
+/// exist yet is created and migrated, so that there is something to copy.
+async fn run_backup(config: Config, file: PathBuf) -> anyhow::Result<()> {
+    let source = numberdesk::config::sqlite_path(&config.database_url);
+    if !source.exists() {
+        let db = numberdesk::store::Db::connect(&config).await?;
+        db.migrate().await?;
+        db.close().await;
+    }
+    let report = tokio::task::spawn_blocking(move || backup::backup(&source, &file)).await??;
+    print_json(&report)
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed at once, when this is called, so a

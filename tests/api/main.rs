@@ -17,6 +17,7 @@ mod inventory;
 mod multi_instance;
 mod notify;
 mod notify_support;
+mod operations;
 mod operator;
 mod profiles;
 mod proptest_validation;
