@@ -1,7 +1,5 @@
 //! Domain types and rules without I/O: number types, statuses, phone numbers, times, addresses.
 
-use std::net::IpAddr;
-
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -205,42 +203,6 @@ pub fn is_nanpa(country: &str) -> bool {
     NANPA.contains(&country)
 }
 
-/// True when a callback may not target this address: loopback, private, link-local,
-/// multicast, unspecified, carrier-grade NAT, documentation and other non-public ranges.
-pub fn is_non_public_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
-                || (o[0] == 198 && (18..20).contains(&o[1])) // benchmarking
-                || o[0] >= 240 // reserved
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_non_public_ip(IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
-                || (seg[0] == 0x0064 && seg[1] == 0xff9b) // NAT64 may reach private IPv4
-                || seg[0] == 0 // IPv4-compatible and other reserved forms
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,29 +220,6 @@ mod tests {
         assert!(!is_e164("+0123456789"));
         assert!(!is_e164("+3120abc4567"));
         assert!(!is_e164("+1234567890123456"));
-    }
-
-    #[test]
-    fn private_addresses_are_refused() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.1.1",
-            "172.16.0.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fe80::1",
-            "fc00::1",
-            "::ffff:127.0.0.1",
-            "224.0.0.1",
-        ] {
-            assert!(is_non_public_ip(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
-            assert!(!is_non_public_ip(ip.parse().unwrap()), "{ip}");
-        }
     }
 
     #[test]

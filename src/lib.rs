@@ -13,10 +13,13 @@ pub mod error;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod netpolicy;
 pub mod notify;
 pub mod orders;
 pub mod stock;
 pub mod store;
+
+pub use netpolicy::callback_target_is_private;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -152,27 +155,5 @@ async fn run_workers(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = orders::fulfil_open(&state).await {
             tracing::warn!(status = %e.status, "fulfilment sweep failed");
         }
-    }
-}
-
-/// Check 7 of API.md §4.1: true when the callback host is, or resolves to, a non-public address.
-/// A name that does not resolve now is let through; delivery checks the addresses again.
-pub async fn callback_target_is_private(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => domain::is_non_public_ip(ip.into()),
-        Some(url::Host::Ipv6(ip)) => domain::is_non_public_ip(ip.into()),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name == "localhost" || name.ends_with(".localhost") {
-                return true;
-            }
-            let port = url.port_or_known_default().unwrap_or(443);
-            let lookup = tokio::net::lookup_host((name.as_str(), port));
-            match tokio::time::timeout(Duration::from_secs(2), lookup).await {
-                Ok(Ok(addrs)) => addrs.into_iter().any(|a| domain::is_non_public_ip(a.ip())),
-                _ => false,
-            }
-        }
-        None => true,
     }
 }

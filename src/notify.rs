@@ -16,8 +16,9 @@ use sha2::Sha256;
 use tokio::sync::watch;
 
 use crate::AppState;
-use crate::domain::{RequestStatus, is_non_public_ip, now_ms};
+use crate::domain::{RequestStatus, now_ms};
 use crate::model::NumberRequest;
+use crate::netpolicy::is_non_public_ip;
 use crate::store::accounts;
 use crate::store::deliveries::{self, Leased, Outcome};
 

@@ -84,3 +84,35 @@ async fn unmatched_paths_share_one_route_label() {
     assert!(!lines.iter().any(|l| l.contains("/no/such/path")));
     assert!(lines.iter().any(|l| l.contains("route=\"unmatched\"")));
 }
+
+#[tokio::test]
+async fn callbacks_to_special_purpose_and_embedded_addresses_are_refused_at_create() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Callbacks").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 5).await;
+    for url in [
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a00:1::1]:8080/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "http://[fec0::1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[::127.0.0.1]/",
+        "http://192.88.99.1/",
+        "http://198.18.0.1/",
+        "http://240.0.0.1/",
+    ] {
+        let mut body = request_body(&profile, 1);
+        body["callbackUrl"] = serde_json::json!(url);
+        let res = app.post_request(&acct, &body).await;
+        expect_error(res, StatusCode::BAD_REQUEST, "CALLBACK_URL_NOT_ALLOWED").await;
+    }
+    // Nothing was created by the refused calls; a public target still goes through.
+    let (numbers, total) = app.all_phone_numbers(&acct).await;
+    assert_eq!((numbers.len(), total), (0, 0));
+    let mut body = request_body(&profile, 1);
+    body["callbackUrl"] = serde_json::json!("http://[2002:808:808::1]/hook");
+    let req = app.create_request(&acct, &body).await;
+    assert_eq!(req["status"], "Completed");
+}
