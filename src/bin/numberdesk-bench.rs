@@ -41,6 +41,9 @@ enum Scenario {
     Healthz,
     /// The create transaction in process, no HTTP: the database ceiling.
     DbCreate,
+    /// `--open-requests` Pending requests, each for an area code of its own with no stock, then
+    /// the server's CPU time while nothing happens and the time an import of one number takes.
+    Sweep,
 }
 
 #[derive(Parser, Debug)]
@@ -97,6 +100,9 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Open requests of the sweep scenario (each with a criterion of its own).
+    #[arg(long, default_value_t = 20_000)]
+    open_requests: usize,
 }
 
 const ADMIN: &str = "/admin/v1";
@@ -126,6 +132,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Some(url) => vec![addr_of(url)?],
             None => servers.start(&args, tmp.path()).await?,
         };
+        if args.scenario == Scenario::Sweep {
+            let result = sweep(&args, targets[0], &servers).await;
+            servers.stop();
+            return result;
+        }
         let result = http_run(&args, &targets, &servers).await;
         servers.stop();
         result?
@@ -182,6 +193,7 @@ impl Servers {
                 .env("NUMBERDESK_SMTP_URL", &smtp)
                 .env("NUMBERDESK_ALLOW_PRIVATE_CALLBACKS", "true")
                 .env("NUMBERDESK_RATE_LIMIT", "0")
+                .env("NUMBERDESK_MAX_OPEN_REQUESTS", "1000000")
                 .env(
                     "RUST_LOG",
                     std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
@@ -579,6 +591,94 @@ async fn seed(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The sweep scenario
+
+/// CPU time (user + system) of a process so far, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
+}
+
+/// Many open requests over many criteria: what they cost while nothing happens, and how long
+/// an unrelated import of one number waits.
+async fn sweep(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Result<()> {
+    let world = setup(args, addr, None).await?;
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let n = args.open_requests as u64;
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections.clamp(1, 64) {
+        let (world, next) = (world.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await?;
+            let path = world.nr("/numberrequests");
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return anyhow::Ok(());
+                }
+                // Area codes no stock has: every request stays Pending, each its own criterion.
+                let body = json!({"companyProfileId": world.profile_id, "quantity": 1,
+                                  "phoneNumberType": "LOCAL", "areaCode": format!("{}", 900_000 + i)});
+                let (status, bytes) = c
+                    .call(
+                        Method::POST,
+                        &path,
+                        Some(Bytes::from(body.to_string())),
+                        &[("x-cm-producttoken", &world.api_key)],
+                    )
+                    .await?;
+                ensure!(
+                    status == StatusCode::CREATED,
+                    "create: {status} {}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    println!(
+        "set-up: {n} open requests over {n} criteria in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // Let the creates' e-mails and the first sweeps pass.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let pid = *servers
+        .pids()
+        .first()
+        .context("sweep needs a server it started")?;
+    let window = args.duration;
+    let before = cpu_seconds(pid).context("/proc/PID/stat")?;
+    tokio::time::sleep(Duration::from_secs_f64(window)).await;
+    let used = cpu_seconds(pid).context("/proc/PID/stat")? - before;
+    println!(
+        "idle: the server used {used:.2} s of CPU in {window:.1} s ({:.0} % of one core)",
+        used / window * 100.0
+    );
+    let mut c = Conn::open(addr).await?;
+    let mut waits = Vec::new();
+    for i in 0..5 {
+        let one = json!({"numbers": [{"start": format!("+{}", STOCK_BASE - 1_000_000 + i), "count": 1,
+            "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20", "city": "Amsterdam"}]});
+        let t = Instant::now();
+        admin(&mut c, &args.admin_token, Method::POST, "/inventory", one).await?;
+        waits.push(t.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let shown: Vec<String> = waits.iter().map(|w| format!("{w:.1}")).collect();
+    println!("import of one number: {} ms", shown.join(", "));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // The measured run
 
 /// What one connection saw during the measured window.
@@ -628,7 +728,7 @@ fn pick_op(scenario: Scenario, i: u64) -> Op {
             1 | 3 => Op::List,
             _ => Op::Create(None),
         },
-        Scenario::DbCreate => unreachable!("db-create has no HTTP"),
+        Scenario::DbCreate | Scenario::Sweep => unreachable!("no measured HTTP load"),
     }
 }
 
