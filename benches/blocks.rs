@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     numberdesk::stock::import(&state, &stock)
         .await
-        .map_err(|e| anyhow::anyhow!(e.body.message))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let took = started.elapsed();
     println!(
         "stock: {total} numbers in {} import entries, loaded in {:.1} s ({:.0} numbers/s)",
@@ -199,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let answer = orders::create(&state, &account_id, input, None)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.body.message))?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let took = t.elapsed();
             let after = Machine::now();
             samples.push((

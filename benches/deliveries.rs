@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     }];
     numberdesk::stock::import(&state, &stock)
         .await
-        .map_err(|e| anyhow::anyhow!(e.body.message))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for _ in 0..n {
         let input = CreateInput {
             company_profile_id: profile_id.clone(),
@@ -117,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
         };
         orders::create(&state, &account_id, input, None)
             .await
-            .map_err(|e| anyhow::anyhow!(e.body.message))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     println!(
         "outbox: {n} status events, {} deliveries pending ({} callbacks, {n} e-mails{})",

@@ -41,7 +41,7 @@ async fn timed(
     let started = Instant::now();
     let res = numberdesk::stock::import(state, stock)
         .await
-        .map_err(|e| anyhow::anyhow!(e.body.message))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let took = started.elapsed().as_secs_f64();
     println!(
         "{label}: {total} numbers in {} entries in {took:.2} s: {:.0} numbers/s (added {}, duplicates {})",

@@ -1,7 +1,7 @@
 //! The demo world of API.md §8, seeded once and idempotently by `serve --demo`.
 
 use crate::AppState;
-use crate::domain::{ProfileStatus, now_ms};
+use crate::domain::{PhoneNumberType, ProfileStatus, now_ms};
 use crate::model::{ProfileData, Restrictions};
 use crate::stock::StockBlock;
 use crate::store::{accounts, inventory, profiles};
@@ -17,7 +17,7 @@ fn profile(
     country: &str,
     city: &str,
     region: Option<&str>,
-    types: &[&str],
+    types: &[PhoneNumberType],
 ) -> ProfileData {
     ProfileData {
         name: name.into(),
@@ -34,7 +34,7 @@ fn profile(
         house_number: "1".into(),
         email_addresses: vec!["demo@example.com".into()],
         number_country_code: country.into(),
-        phone_number_types: types.iter().map(|t| t.to_string()).collect(),
+        phone_number_types: types.to_vec(),
         required_fields: None,
     }
 }
@@ -66,7 +66,13 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         accounts::create_account(db, Some(ACCOUNT_ID), "Demo account", Some(API_KEY)).await?;
         let mut conn = db.write().acquire().await?;
         let now = now_ms();
-        let nl = profile("Demo NL", "NL", "Amsterdam", None, &["LOCAL", "TOLLFREE"]);
+        let nl = profile(
+            "Demo NL",
+            "NL",
+            "Amsterdam",
+            None,
+            &[PhoneNumberType::Local, PhoneNumberType::Tollfree],
+        );
         profiles::insert(
             &mut conn,
             NL_PROFILE_ID,
@@ -77,7 +83,13 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
             now,
         )
         .await?;
-        let us = profile("Demo US", "US", "New York", Some("NY"), &["LOCAL"]);
+        let us = profile(
+            "Demo US",
+            "US",
+            "New York",
+            Some("NY"),
+            &[PhoneNumberType::Local],
+        );
         profiles::insert(
             &mut conn,
             US_PROFILE_ID,
@@ -113,7 +125,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     blocks[2].city = None;
     crate::stock::import(state, &blocks)
         .await
-        .map_err(|e| anyhow::anyhow!("seeding demo stock: {}", e.body.message))?;
+        .map_err(|e| anyhow::anyhow!("seeding demo stock: {e}"))?;
     Ok(())
 }
 

@@ -3,6 +3,31 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// One failing field of a validation: which field, and what is wrong with it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Field errors as one line, for messages outside the web layer (the command line, logs).
+pub fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// `phoneNumberType` of API.md §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
@@ -94,7 +119,7 @@ impl RequestStatus {
 }
 
 /// Company profile status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub enum ProfileStatus {
     PendingApproval,
     Approved,
@@ -136,6 +161,14 @@ pub mod stock {
     pub const SEAL: i64 = 1000;
     /// SQL condition of a free number.
     pub const FREE_SQL: &str = "status IN (0, 3)";
+}
+
+/// An account name: trimmed, 1..100 characters.
+pub fn account_name(name: Option<&str>) -> Result<String, FieldError> {
+    match name.map(str::trim) {
+        Some(n) if !n.is_empty() && n.chars().count() <= 100 => Ok(n.to_string()),
+        _ => Err(FieldError::new("name", "is required, 1 to 100 characters")),
+    }
 }
 
 /// Milliseconds since the Unix epoch, the storage form of every time.

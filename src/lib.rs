@@ -9,13 +9,14 @@ pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod error;
+pub mod idempotency;
 pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod netpolicy;
 pub mod notify;
 pub mod orders;
+pub mod profiles;
 pub mod stock;
 pub mod store;
 
@@ -153,7 +154,7 @@ async fn run_workers(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "aging sweep failed"),
         }
         if let Err(e) = orders::fulfil_open(&state).await {
-            tracing::warn!(status = %e.status, "fulfilment sweep failed");
+            tracing::warn!(error = %e, "fulfilment sweep failed");
         }
     }
 }

@@ -155,8 +155,8 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
         Command::Account {
             command: AccountCommand::Create { name },
         } => {
-            let name = numberdesk::api::admin::account_name(Some(&name))
-                .map_err(|e| anyhow::anyhow!(e.body.message))?;
+            let name = numberdesk::domain::account_name(Some(&name))
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
             print_json(
                 &numberdesk::store::accounts::create_account(&state.db, None, &name, None).await?,
             )
@@ -166,18 +166,12 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
         } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            // The service's own error says what was wrong (every invalid field, named).
             let result = async {
                 let blocks = numberdesk::stock::validate(numberdesk::stock::parse_csv(&bytes)?)?;
                 numberdesk::stock::import(&state, &blocks).await
             }
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {}",
-                    e.body.message,
-                    serde_json::to_string(&e.body.errors).unwrap_or_default()
-                )
-            })?;
+            .await?;
             print_json(&result)
         }
         Command::Backup { .. } => unreachable!("handled before the state is built"),

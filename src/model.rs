@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::{PhoneNumberType, ProfileStatus};
+
 /// A number request as `GET NR/numberrequests/{id}` returns it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -79,7 +81,7 @@ pub struct ProfileData {
     pub house_number: String,
     pub email_addresses: Vec<String>,
     pub number_country_code: String,
-    pub phone_number_types: Vec<String>,
+    pub phone_number_types: Vec<PhoneNumberType>,
     pub required_fields: Option<BTreeMap<String, String>>,
 }
 
@@ -91,11 +93,12 @@ pub struct CompanyProfile {
     pub account_id: String,
     #[serde(flatten)]
     pub data: ProfileData,
-    /// `PendingApproval`, `Approved` or `Rejected`.
-    pub status: String,
+    pub status: ProfileStatus,
     pub status_reason: Option<String>,
     pub created_on: String,
     pub updated_on: String,
+    /// 1 at creation, one more with every change (data or status); also the `ETag`.
+    pub version: i64,
 }
 
 /// One row of `GET NR/numberrequests/statuses`.

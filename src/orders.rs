@@ -2,21 +2,19 @@
 //! and the operator's accept and reject. Each status change and its event share one transaction.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, is_nanpa, new_id, now_ms};
-use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, Answer, Idempotency, IdempotencyError};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions};
 use crate::store::inventory::{self, Criteria, Unit};
-use crate::store::requests::{self, IdempotentAnswer, RequestRow};
-use crate::store::{Db, Dialect, Tx, is_unique_violation, profiles};
+use crate::store::requests::{self, RequestRow};
+use crate::store::{Db, Dialect, Retryable, StoreError, Tx, profiles, retrying};
 
-/// A create request whose field shapes are valid (check 1 of API.md §4.1 passed).
+/// A create request whose field shapes are valid (check 1 of the create rules passed).
 #[derive(Debug, Clone)]
 pub struct CreateInput {
     pub company_profile_id: String,
@@ -30,153 +28,92 @@ pub struct CreateInput {
     pub callback_url: Option<url::Url>,
 }
 
-/// An `Idempotency-Key` with the canonical JSON of the body it came with.
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    pub key: String,
-    pub endpoint: &'static str,
-    pub body: String,
+/// Why an order operation did not happen. The web layer gives each its status and code; the
+/// texts are the messages a caller reads.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("The number request was not found.")]
+    RequestNotFound,
+    #[error("The company profile was not found.")]
+    ProfileNotFound,
+    #[error("The company profile is not approved.")]
+    ProfileNotApproved,
+    #[error("The company profile may not request {0} numbers.")]
+    NumberTypeNotAllowed(&'static str),
+    #[error("A LOCAL request needs an areaCode or a city.")]
+    AreaCodeOrCityRequired,
+    #[error("A LOCAL request in a +1 country needs a region.")]
+    RegionRequired,
+    #[error("quantity must be between {min} and {max} for {country} {kind}.")]
+    QuantityNotAllowed {
+        min: i64,
+        max: i64,
+        country: String,
+        kind: &'static str,
+    },
+    #[error("rangeSize {size} is not allowed for {country} {kind}; allowed: {allowed:?}.")]
+    RangeSizeNotAllowed {
+        size: i64,
+        country: String,
+        kind: &'static str,
+        allowed: Vec<i64>,
+    },
+    #[error("Numbers of this type need an areaCode in the region of the company's address.")]
+    AreaCodeRequired,
+    #[error("The company's address is not in the region of area code {0}.")]
+    AddressNotInPrefixRegion(String),
+    #[error("The callbackUrl points to a loopback, private or otherwise non-public address.")]
+    CallbackUrlNotAllowed,
+    /// The request is in a final status.
+    #[error("The request is {} and can no longer change.", .0.name())]
+    Finalized(RequestStatus),
+    #[error("The request is already Accepted.")]
+    AlreadyAccepted,
+    /// The status changed between the read and the guarded write.
+    #[error("The request changed meanwhile; read it again.")]
+    ChangedMeanwhile,
+    /// Release of a number the account does not hold.
+    #[error("The account does not hold this number.")]
+    NumberNotHeld,
+    /// The create writer is gone (the process is stopping).
+    #[error("The service is stopping; try again shortly.")]
+    Stopping,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// A JSON answer, fresh or replayed.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: String,
-    pub id: String,
+impl From<sqlx::Error> for OrderError {
+    fn from(e: sqlx::Error) -> Self {
+        OrderError::Store(e.into())
+    }
 }
+impl From<anyhow::Error> for OrderError {
+    fn from(e: anyhow::Error) -> Self {
+        OrderError::Store(e.into())
+    }
+}
+impl From<serde_json::Error> for OrderError {
+    fn from(e: serde_json::Error) -> Self {
+        OrderError::Store(e.into())
+    }
+}
+
+impl Retryable for OrderError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            OrderError::Store(e) | OrderError::Idempotency(IdempotencyError::Store(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+type OrderResult<T> = Result<T, OrderError>;
 
 const REASON_ASSIGNED: &str = "Numbers assigned from stock";
 const REASON_WAIT_STOCK: &str = "Waiting for numbers to become available";
 const REASON_WAIT_REVIEW: &str = "Waiting for review by the operator";
-
-/// Runs `f` again when the database reports a busy lock, a serialization failure, a deadlock
-/// or a unique violation (another writer won a race); at most a few times.
-pub async fn retrying<T, F, Fut>(mut f: F) -> ApiResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, TxError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(TxError::Api(e)) => return Err(e),
-            Err(TxError::Db(e)) => {
-                let retry = match &e {
-                    sqlx::Error::Database(d) => {
-                        crate::store::is_busy(d.as_ref()) || is_unique_violation(&e)
-                    }
-                    _ => false,
-                };
-                attempt += 1;
-                if !retry || attempt >= 5 {
-                    return Err(e.into());
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-            }
-            Err(TxError::Other(e)) => return Err(e.into()),
-        }
-    }
-}
-
-/// What can stop a transaction: an answer for the client, or a database error worth a retry.
-#[derive(Debug)]
-pub enum TxError {
-    Api(ApiError),
-    Db(sqlx::Error),
-    Other(anyhow::Error),
-}
-
-impl From<sqlx::Error> for TxError {
-    fn from(e: sqlx::Error) -> Self {
-        TxError::Db(e)
-    }
-}
-impl From<anyhow::Error> for TxError {
-    fn from(e: anyhow::Error) -> Self {
-        match e.downcast::<sqlx::Error>() {
-            Ok(db) => TxError::Db(db),
-            Err(e) => TxError::Other(e),
-        }
-    }
-}
-impl From<ApiError> for TxError {
-    fn from(e: ApiError) -> Self {
-        TxError::Api(e)
-    }
-}
-impl From<serde_json::Error> for TxError {
-    fn from(e: serde_json::Error) -> Self {
-        TxError::Other(e.into())
-    }
-}
-
-/// Replays a stored answer, or refuses a key used with another body or endpoint.
-pub fn replay(found: IdempotentAnswer, idem: &Idempotency) -> ApiResult<Answer> {
-    if found.endpoint != idem.endpoint || found.request_body != idem.body {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was used with a different request.",
-        ));
-    }
-    let id = serde_json::from_str::<serde_json::Value>(&found.body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
-        .unwrap_or_default();
-    Ok(Answer {
-        status: StatusCode::from_u16(found.status).unwrap_or(StatusCode::OK),
-        body: found.body,
-        id,
-    })
-}
-
-/// Inside the write transaction: the stored answer of this key, if a concurrent call with the
-/// same key committed first (then it is replayed, or refused for another body).
-pub async fn replay_in_tx(
-    tx: &mut Tx,
-    account_id: &str,
-    idem: Option<&Idempotency>,
-    now: i64,
-) -> Result<Option<Answer>, TxError> {
-    let Some(idem) = idem else { return Ok(None) };
-    match requests::find_idempotent(tx, account_id, &idem.key, now).await? {
-        Some(found) => Ok(Some(replay(found, idem)?)),
-        None => Ok(None),
-    }
-}
-
-/// Stores a 201 answer under its key, in the transaction that did the work.
-pub async fn remember_created(
-    tx: &mut Tx,
-    account_id: &str,
-    idem: Option<&Idempotency>,
-    body: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let Some(idem) = idem else { return Ok(()) };
-    let answer = IdempotentAnswer {
-        endpoint: idem.endpoint.into(),
-        request_body: idem.body.clone(),
-        status: 201,
-        body: body.to_string(),
-    };
-    requests::save_idempotent(tx, account_id, &idem.key, &answer, now).await
-}
-
-/// Looks up a stored answer outside any transaction (the fast path of a retry).
-pub async fn lookup_idempotent(
-    state: &AppState,
-    account_id: &str,
-    idem: &Idempotency,
-) -> ApiResult<Option<Answer>> {
-    let mut conn = state.db.read().acquire().await?;
-    match requests::find_idempotent(&mut conn, account_id, &idem.key, now_ms()).await? {
-        Some(found) => replay(found, idem).map(Some),
-        None => Ok(None),
-    }
-}
 
 fn criteria_of(r: &NumberRequest) -> Criteria {
     Criteria {
@@ -207,81 +144,62 @@ pub fn criteria(country: &str, input: &CreateInput) -> Criteria {
     }
 }
 
-/// Checks 2–7 of API.md §4.1, in order, each with its code. Shared by create and availability.
-pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> ApiResult<Plan> {
+/// Checks 2–7 of the create rules, in order, each with its own error. Shared by create and
+/// availability.
+pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> OrderResult<Plan> {
     // 2. The profile.
     let profile = profiles::get(&state.db, Some(account_id), &input.company_profile_id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
-    if profile.status != ProfileStatus::Approved.as_str() {
-        return Err(ApiError::conflict(
-            "PROFILE_NOT_APPROVED",
-            "The company profile is not approved.",
-        ));
+        .ok_or(OrderError::ProfileNotFound)?;
+    if profile.status != ProfileStatus::Approved {
+        return Err(OrderError::ProfileNotApproved);
     }
-    let kind = input.phone_number_type.as_str();
-    if !profile.data.phone_number_types.iter().any(|t| t == kind) {
-        return Err(ApiError::bad_request(
-            "NUMBER_TYPE_NOT_ALLOWED",
-            format!("The company profile may not request {kind} numbers."),
-        ));
+    let kind = input.phone_number_type;
+    if !profile.data.phone_number_types.contains(&kind) {
+        return Err(OrderError::NumberTypeNotAllowed(kind.as_str()));
     }
     let country = profile.data.number_country_code.clone();
     // 3. and 4. Where the numbers are.
-    if input.phone_number_type == PhoneNumberType::Local {
+    if kind == PhoneNumberType::Local {
         if input.area_code.is_none() && input.city.is_none() {
-            return Err(ApiError::bad_request(
-                "AREA_CODE_OR_CITY_REQUIRED",
-                "A LOCAL request needs an areaCode or a city.",
-            ));
+            return Err(OrderError::AreaCodeOrCityRequired);
         }
         if is_nanpa(&country) && input.region.is_none() {
-            return Err(ApiError::bad_request(
-                "REGION_REQUIRED",
-                "A LOCAL request in a +1 country needs a region.",
-            ));
+            return Err(OrderError::RegionRequired);
         }
     }
     // 5. Restrictions.
     let (restrictions, reqs) = rules(state, &country, kind).await?;
     if input.quantity < restrictions.min_quantity || input.quantity > restrictions.max_quantity {
-        return Err(ApiError::bad_request(
-            "QUANTITY_NOT_ALLOWED",
-            format!(
-                "quantity must be between {} and {} for {country} {kind}.",
-                restrictions.min_quantity, restrictions.max_quantity
-            ),
-        ));
+        return Err(OrderError::QuantityNotAllowed {
+            min: restrictions.min_quantity,
+            max: restrictions.max_quantity,
+            country,
+            kind: kind.as_str(),
+        });
     }
     if let Some(size) = input.range_size
         && (!restrictions.ranges_supported || !restrictions.allowed_range_sizes.contains(&size))
     {
-        return Err(ApiError::bad_request(
-            "RANGE_SIZE_NOT_ALLOWED",
-            format!(
-                "rangeSize {size} is not allowed for {country} {kind}; allowed: {:?}.",
-                if restrictions.ranges_supported {
-                    restrictions.allowed_range_sizes.clone()
-                } else {
-                    Vec::new()
-                }
-            ),
-        ));
+        return Err(OrderError::RangeSizeNotAllowed {
+            size,
+            country,
+            kind: kind.as_str(),
+            allowed: if restrictions.ranges_supported {
+                restrictions.allowed_range_sizes.clone()
+            } else {
+                Vec::new()
+            },
+        });
     }
     // 6. Requirements.
     if reqs.iter().any(|r| r.code == "ADDRESS_IN_PREFIX_REGION") {
         let Some(area) = &input.area_code else {
-            return Err(ApiError::bad_request(
-                "AREA_CODE_REQUIRED",
-                "Numbers of this type need an areaCode in the region of the company's address.",
-            ));
+            return Err(OrderError::AreaCodeRequired);
         };
         let cities = inventory::area_code_cities(&state.db, &country, area).await?;
         if !cities.contains(&inventory::key(Some(&profile.data.city))) {
-            return Err(ApiError::bad_request(
-                "ADDRESS_NOT_IN_PREFIX_REGION",
-                format!("The company's address is not in the region of area code {area}."),
-            ));
+            return Err(OrderError::AddressNotInPrefixRegion(area.clone()));
         }
     }
     // 7. The callback target.
@@ -289,10 +207,7 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
         && !state.config.allow_private_callbacks
         && crate::callback_target_is_private(url).await
     {
-        return Err(ApiError::bad_request(
-            "CALLBACK_URL_NOT_ALLOWED",
-            "The callbackUrl points to a loopback, private or otherwise non-public address.",
-        ));
+        return Err(OrderError::CallbackUrlNotAllowed);
     }
     Ok(Plan {
         criteria: criteria(&country, input),
@@ -302,14 +217,18 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Ap
 }
 
 /// The restrictions and requirements of a country and type, from the cache when fresh.
-async fn rules(state: &AppState, country: &str, kind: &str) -> ApiResult<crate::cache::Rules> {
-    let key = (country.to_string(), kind.to_string());
+async fn rules(
+    state: &AppState,
+    country: &str,
+    kind: PhoneNumberType,
+) -> OrderResult<crate::cache::Rules> {
+    let key = (country.to_string(), kind.as_str().to_string());
     if let Some(rules) = state.caches.rules.get(&key) {
         return Ok(rules);
     }
     let rules = (
-        inventory::restrictions(&state.db, country, kind).await?,
-        inventory::requirements(&state.db, country, kind).await?,
+        inventory::restrictions(&state.db, country, kind.as_str()).await?,
+        inventory::requirements(&state.db, country, kind.as_str()).await?,
     );
     state.caches.rules.put(key, rules.clone());
     Ok(rules)
@@ -321,7 +240,7 @@ pub async fn available_units(
     state: &AppState,
     c: &Criteria,
     range_size: Option<i64>,
-) -> ApiResult<i64> {
+) -> OrderResult<i64> {
     Ok(inventory::count_units(&state.db, c, range_size).await?)
 }
 
@@ -333,9 +252,9 @@ pub async fn create(
     account_id: &str,
     input: CreateInput,
     idem: Option<Idempotency>,
-) -> ApiResult<Answer> {
+) -> OrderResult<Answer> {
     if let Some(idem) = &idem
-        && let Some(answer) = lookup_idempotent(state, account_id, idem).await?
+        && let Some(answer) = idempotency::lookup(state, account_id, idem).await?
     {
         return Ok(answer);
     }
@@ -354,8 +273,8 @@ pub async fn create(
         .creates
         .send(job)
         .await
-        .map_err(|_| ApiError::unavailable())?;
-    answer.await.map_err(|_| ApiError::unavailable())?
+        .map_err(|_| OrderError::Stopping)?;
+    answer.await.map_err(|_| OrderError::Stopping)?
 }
 
 /// A create that passed its checks.
@@ -370,7 +289,7 @@ struct CreateWork {
 /// A create waiting for a writer, with the channel its answer goes back on.
 pub struct CreateJob {
     work: CreateWork,
-    reply: oneshot::Sender<ApiResult<Answer>>,
+    reply: oneshot::Sender<OrderResult<Answer>>,
 }
 
 /// Creates waiting to be written: at most this many share a transaction.
@@ -448,14 +367,16 @@ async fn create_batch(
     db: &Db,
     works: &[CreateWork],
     metrics: &crate::metrics::Metrics,
-) -> Result<Vec<Answer>, TxError> {
+) -> OrderResult<Vec<Answer>> {
     let mut tx = db.begin().await?;
     let now = now_ms();
     let mut answers: Vec<Option<Answer>> = works.iter().map(|_| None).collect();
     // (index into works, the request as it will be stored)
     let mut reqs: Vec<(usize, NumberRequest)> = Vec::with_capacity(works.len());
     for (i, w) in works.iter().enumerate() {
-        if let Some(answer) = replay_in_tx(&mut tx, &w.account_id, w.idem.as_ref(), now).await? {
+        if let Some(answer) =
+            idempotency::replay_in_tx(&mut tx, &w.account_id, w.idem.as_ref(), now).await?
+        {
             answers[i] = Some(answer);
             continue;
         }
@@ -546,13 +467,13 @@ async fn create_batch(
     requests::record_events(&mut tx, &events, now).await?;
     for ((i, _), body) in reqs.iter().zip(&bodies) {
         let w = &works[*i];
-        remember_created(&mut tx, &w.account_id, w.idem.as_ref(), body, now).await?;
+        idempotency::remember_created(&mut tx, &w.account_id, w.idem.as_ref(), body, now).await?;
     }
     tx.commit().await?;
     for ((i, r), body) in reqs.into_iter().zip(bodies) {
         metrics.request_created(r.status_id);
         answers[i] = Some(Answer {
-            status: StatusCode::CREATED,
+            status: idempotency::CREATED,
             body,
             id: r.id,
         });
@@ -643,7 +564,7 @@ async fn claim_all(
 }
 
 /// Tries to complete one open request from stock, in its own transaction. True when completed.
-pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
+pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> OrderResult<bool> {
     retrying(|| async {
         let mut tx = state.db.begin().await?;
         let now = now_ms();
@@ -679,17 +600,14 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
             units: &claimed,
         };
         req.ranges = requests::assign(&mut tx, &[grant], now).await?.remove(0);
-        req.status = RequestStatus::Completed.name().into();
-        req.status_id = RequestStatus::Completed.id();
-        req.reason = REASON_ASSIGNED.into();
-        req.updated_on = crate::domain::format_ms(now);
-        let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
-        let event = requests::EventOf {
-            request: &req,
-            emails: &emails,
-            payload: None,
-        };
-        requests::record_events(&mut tx, &[event], now).await?;
+        entered(
+            &mut tx,
+            &mut req,
+            RequestStatus::Completed,
+            REASON_ASSIGNED,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         Ok(true)
@@ -699,7 +617,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> ApiResult<bool> {
 
 /// Fulfils open requests oldest first, each in its own transaction. A request that cannot be met
 /// does not hold back younger ones; criteria already found short for a smaller need are skipped.
-pub async fn fulfil_open(state: &AppState) -> ApiResult<usize> {
+pub async fn fulfil_open(state: &AppState) -> OrderResult<usize> {
     let _guard = state.fulfil_lock.lock().await;
     let mut done = 0;
     let mut short: HashMap<(Criteria, Option<i64>), i64> = HashMap::new();
@@ -728,6 +646,29 @@ pub async fn fulfil_open(state: &AppState) -> ApiResult<usize> {
     Ok(done)
 }
 
+/// Gives `req` the status it entered (already written, guarded, in `tx`) and records the
+/// status event with one delivery per target, in the same transaction.
+async fn entered(
+    tx: &mut Tx,
+    req: &mut NumberRequest,
+    to: RequestStatus,
+    reason: &str,
+    now: i64,
+) -> OrderResult<()> {
+    req.status = to.name().into();
+    req.status_id = to.id();
+    req.reason = reason.into();
+    req.updated_on = crate::domain::format_ms(now);
+    let emails = profiles::emails(tx, &req.company_profile_id).await?;
+    let event = requests::EventOf {
+        request: req,
+        emails: &emails,
+        payload: None,
+    };
+    requests::record_events(tx, &[event], now).await?;
+    Ok(())
+}
+
 /// Moves a request out of an open status with its event (cancel, reject, accept).
 async fn transition(
     state: &AppState,
@@ -735,50 +676,25 @@ async fn transition(
     id: &str,
     to: RequestStatus,
     reason: &str,
-) -> ApiResult<NumberRequest> {
+) -> OrderResult<NumberRequest> {
     retrying(|| async {
         let mut tx = state.db.begin().await?;
         let now = now_ms();
         let row = requests::load(&mut tx, account_id, id)
             .await?
-            .ok_or_else(ApiError::not_found)?;
+            .ok_or(OrderError::RequestNotFound)?;
         if row.status.is_final() {
-            return Err(ApiError::conflict(
-                "REQUEST_FINALIZED",
-                format!(
-                    "The request is {} and can no longer change.",
-                    row.status.name()
-                ),
-            )
-            .into());
+            return Err(OrderError::Finalized(row.status));
         }
         if to == RequestStatus::Accepted && row.status == RequestStatus::Accepted {
-            return Err(ApiError::conflict(
-                "INVALID_STATUS_TRANSITION",
-                "The request is already Accepted.",
-            )
-            .into());
+            return Err(OrderError::AlreadyAccepted);
         }
         let from = [RequestStatus::Pending, RequestStatus::Accepted];
         if !requests::set_status(&mut tx, id, &from, to, reason, now).await? {
-            return Err(ApiError::conflict(
-                "REQUEST_FINALIZED",
-                "The request changed meanwhile; read it again.",
-            )
-            .into());
+            return Err(OrderError::ChangedMeanwhile);
         }
         let mut req = row.request;
-        req.status = to.name().into();
-        req.status_id = to.id();
-        req.reason = reason.into();
-        req.updated_on = crate::domain::format_ms(now);
-        let emails = profiles::emails(&mut tx, &req.company_profile_id).await?;
-        let event = requests::EventOf {
-            request: &req,
-            emails: &emails,
-            payload: None,
-        };
-        requests::record_events(&mut tx, &[event], now).await?;
+        entered(&mut tx, &mut req, to, reason, now).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         Ok(req)
@@ -791,7 +707,7 @@ pub async fn cancel(
     account_id: &str,
     id: &str,
     reason: Option<String>,
-) -> ApiResult<NumberRequest> {
+) -> OrderResult<NumberRequest> {
     let reason = reason.unwrap_or_else(|| "Cancelled by the customer".into());
     transition(
         state,
@@ -803,7 +719,7 @@ pub async fn cancel(
     .await
 }
 
-pub async fn reject(state: &AppState, id: &str, reason: &str) -> ApiResult<NumberRequest> {
+pub async fn reject(state: &AppState, id: &str, reason: &str) -> OrderResult<NumberRequest> {
     transition(state, None, id, RequestStatus::Rejected, reason).await
 }
 
@@ -812,7 +728,7 @@ pub async fn accept(
     state: &AppState,
     id: &str,
     reason: Option<String>,
-) -> ApiResult<NumberRequest> {
+) -> OrderResult<NumberRequest> {
     let reason = reason.unwrap_or_else(|| "Accepted by the operator".into());
     let accepted = transition(state, None, id, RequestStatus::Accepted, &reason).await?;
     let row = RequestRow {
@@ -834,7 +750,7 @@ pub async fn release(
     state: &AppState,
     account_id: &str,
     phone_number: &str,
-) -> ApiResult<PhoneNumber> {
+) -> OrderResult<PhoneNumber> {
     let aging_ms = state
         .config
         .aging_secs
@@ -851,7 +767,7 @@ pub async fn release(
             now.saturating_add(aging_ms),
         )
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or(OrderError::NumberNotHeld)?;
         tx.commit().await?;
         Ok(released)
     })

@@ -4,10 +4,38 @@
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::domain::{PhoneNumberType, e164_value, is_country_code, now_ms};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::{FieldError, PhoneNumberType, describe, e164_value, is_country_code, now_ms};
 use crate::model::ImportResult;
+use crate::orders::OrderError;
+use crate::store::StoreError;
 use crate::store::inventory::{self, StockRun};
+
+/// Why an import did not happen (or did not finish).
+#[derive(Debug, thiserror::Error)]
+pub enum StockError {
+    /// Entries that are not valid; nothing was written.
+    #[error("the stock is not valid: {}", describe(.0))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The numbers were added, but fulfilling open requests afterwards failed.
+    #[error("the stock was added, but fulfilling open requests failed: {0}")]
+    Fulfil(#[source] Box<OrderError>),
+}
+
+impl From<sqlx::Error> for StockError {
+    fn from(e: sqlx::Error) -> Self {
+        StockError::Store(e.into())
+    }
+}
+
+impl StockError {
+    fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        StockError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+type StockResult<T> = Result<T, StockError>;
 
 /// Most numbers one import may add.
 pub const MAX_IMPORT: i64 = 10_000_000;
@@ -49,7 +77,7 @@ fn blank_to_none(v: Option<String>) -> Option<String> {
 }
 
 /// Validates every entry; the first 50 problems are reported, and nothing is written.
-pub fn validate(entries: Vec<StockEntry>) -> ApiResult<Vec<StockBlock>> {
+pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
     let mut errors = Vec::new();
     let mut blocks = Vec::with_capacity(entries.len());
     let mut total: i64 = 0;
@@ -123,23 +151,26 @@ pub fn validate(entries: Vec<StockEntry>) -> ApiResult<Vec<StockBlock>> {
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(StockError::Invalid(errors));
     }
     if blocks.is_empty() {
-        return Err(ApiError::field("numbers", "must list at least one number"));
+        return Err(StockError::field(
+            "numbers",
+            "must list at least one number",
+        ));
     }
     Ok(blocks)
 }
 
 /// Parses CSV whose first row names the columns (`phoneNumber` or `start`+`count`, ...).
-pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
+pub fn parse_csv(body: &[u8]) -> StockResult<Vec<StockEntry>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(body);
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::field("body", format!("the CSV header row cannot be read: {e}")))?
+        .map_err(|e| StockError::field("body", format!("the CSV header row cannot be read: {e}")))?
         .clone();
     let known = [
         "phoneNumber",
@@ -156,15 +187,14 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
         .map(|k| headers.iter().position(|h| h == *k))
         .collect();
     if cols[0].is_none() && cols[1].is_none() {
-        return Err(ApiError::field(
+        return Err(StockError::field(
             "body",
             "the CSV header must name phoneNumber or start and count",
         ));
     }
     let mut out = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec =
-            rec.map_err(|e| ApiError::field(format!("row {}", i + 2).as_str(), format!("{e}")))?;
+        let rec = rec.map_err(|e| StockError::field(format!("row {}", i + 2), format!("{e}")))?;
         let get = |k: usize| {
             cols[k]
                 .and_then(|c| rec.get(c))
@@ -173,7 +203,7 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
         };
         let count = match get(2) {
             Some(c) => Some(c.parse::<i64>().map_err(|_| {
-                ApiError::field(&format!("numbers[{i}].count"), "must be a whole number")
+                StockError::field(format!("numbers[{i}].count"), "must be a whole number")
             })?),
             None => None,
         };
@@ -196,7 +226,7 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Vec<StockEntry>> {
 /// Consecutive entries with the same attributes are joined into one run; runs are cut at
 /// multiples of `ROWS_PER_TX` (never inside a tracked block) and packed into transactions
 /// of at most that many numbers, in the order given.
-pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<ImportResult> {
+pub async fn import(state: &AppState, blocks: &[StockBlock]) -> StockResult<ImportResult> {
     let total: i64 = blocks.iter().map(|b| b.count).sum();
     let mut added: u64 = 0;
     let mut batch: Vec<StockRun> = Vec::new();
@@ -224,7 +254,9 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> ApiResult<Import
     if !batch.is_empty() {
         added += write_runs(state, &batch).await?;
     }
-    crate::orders::fulfil_open(state).await?;
+    crate::orders::fulfil_open(state)
+        .await
+        .map_err(|e| StockError::Fulfil(Box::new(e)))?;
     Ok(ImportResult {
         added: added as i64,
         duplicates: total - added as i64,
@@ -260,7 +292,7 @@ fn joined(blocks: &[StockBlock]) -> Vec<StockRun> {
     runs
 }
 
-async fn write_runs(state: &AppState, runs: &[StockRun]) -> ApiResult<u64> {
+async fn write_runs(state: &AppState, runs: &[StockRun]) -> StockResult<u64> {
     let mut tx = state.db.begin().await?;
     let added = inventory::add_runs(&mut tx, runs, now_ms()).await?;
     tx.commit().await?;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::JsonList;
 use super::extract::{
     JsonBody, Operator, OptionalJson, QueryParams, RawBody, paged, parse_object, path_id,
@@ -16,7 +17,6 @@ use super::extract::{
 use super::requests::{ReasonBody, request_filter};
 use crate::AppState;
 use crate::domain::{PhoneNumberType, format_ms, is_country_code, parse_uuid};
-use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use crate::model::{
     Account, ImportResult, NewAccount, NewApiKey, NumberRequest, Restrictions, StockSummary,
 };
@@ -52,10 +52,7 @@ pub struct CreateAccount {
 
 /// Validates an account name (1..100 characters).
 pub fn account_name(name: Option<&str>) -> ApiResult<String> {
-    match name.map(str::trim) {
-        Some(n) if !n.is_empty() && n.chars().count() <= 100 => Ok(n.to_string()),
-        _ => Err(ApiError::field("name", "is required, 1 to 100 characters")),
-    }
+    crate::domain::account_name(name).map_err(|e| ApiError::validation(vec![e]))
 }
 
 /// Create an account with its first API key and webhook secret.

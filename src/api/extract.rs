@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use super::error::{ApiError, ApiResult, FieldError};
 use crate::AppState;
 use crate::domain::parse_uuid;
-use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::accounts;
 
 /// An authenticated customer: the `X-CM-PRODUCTTOKEN` key belongs to the `{accountGuid}` of the

@@ -2,6 +2,7 @@
 //! OpenAPI document and the layers every request passes (limits, metrics, error bodies).
 
 pub mod admin;
+pub mod error;
 pub mod extract;
 pub mod profiles;
 pub mod requests;
@@ -22,8 +23,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use self::error::ApiError;
 use crate::AppState;
-use crate::error::ApiError;
 
 /// Largest JSON body (API.md §1); the stock import has its own limit.
 pub const BODY_LIMIT: usize = 64 * 1024;

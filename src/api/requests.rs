@@ -2,19 +2,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::{Customer, JsonBody, OptionalJson, QueryParams, json_text, paged, path_id};
 use crate::AppState;
 use crate::domain::{PhoneNumberType, RequestStatus, parse_uuid};
-use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
+use crate::idempotency::{Answer, Idempotency};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions, StatusEvent, StatusInfo};
-use crate::orders::{self, CreateInput, Idempotency};
+use crate::orders::{self, CreateInput, OrderError};
 use crate::store::{inventory, requests};
 
 pub const NR: &str = "/voice/phonenumberrequestapi/v1/{accountGuid}";
@@ -201,8 +202,9 @@ pub fn idempotency_key(
 }
 
 /// A created (or replayed) resource with its `Location`.
-pub fn created(answer: orders::Answer, location: String) -> Response {
-    let mut res = json_text(answer.status, answer.body);
+pub fn created(answer: Answer, location: String) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+    let mut res = json_text(status, answer.body);
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(LOCATION, v);
     }
@@ -346,17 +348,23 @@ pub struct ReasonBody {
 
 impl ReasonBody {
     /// The reason, trimmed; at most 1000 characters.
-    pub fn reason(self) -> ApiResult<Option<String>> {
+    pub fn checked_reason(self) -> Result<Option<String>, FieldError> {
         match self
             .reason
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty())
         {
             Some(r) if r.chars().count() > 1000 => {
-                Err(ApiError::field("reason", "must be at most 1000 characters"))
+                Err(FieldError::new("reason", "must be at most 1000 characters"))
             }
             other => Ok(other),
         }
+    }
+
+    /// [`Self::checked_reason`] as an answer.
+    pub fn reason(self) -> ApiResult<Option<String>> {
+        self.checked_reason()
+            .map_err(|e| ApiError::validation(vec![e]))
     }
 }
 
@@ -576,7 +584,7 @@ async fn availability(
     let available = orders::available_units(&state, &criteria, input.range_size).await?;
     let assignable = match orders::plan(&state, &customer.account_id, &input).await {
         Ok(plan) => !plan.restrictions.requires_review && available >= input.quantity,
-        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Err(e),
+        Err(e @ (OrderError::ProfileNotFound | OrderError::Store(_))) => return Err(e.into()),
         Err(_) => false,
     };
     Ok(axum::Json(Availability {

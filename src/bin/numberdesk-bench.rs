@@ -1070,11 +1070,11 @@ async fn db_create(args: &Args) -> anyhow::Result<Report> {
     let stock = numberdesk::stock::validate(vec![serde_json::from_value(stock_entry(
         STOCK_BASE, args.stock,
     ))?])
-    .map_err(|e| anyhow::anyhow!(e.body.message))?;
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
     numberdesk::stock::import(&state, &stock)
         .await
-        .map_err(|e| anyhow::anyhow!(e.body.message))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if !args.json {
         let took = started.elapsed().as_secs_f64();
         println!(
@@ -1119,7 +1119,7 @@ async fn db_create(args: &Args) -> anyhow::Result<Report> {
                         tally.latencies_us.push(took.as_micros() as u64);
                     }
                     Ok(a) => tally.error(format!("{} {}", a.status, a.body)),
-                    Err(e) => tally.error(format!("{} {}", e.status, e.body.message)),
+                    Err(e) => tally.error(e.to_string()),
                 }
             }
             tally

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cpu;
 pub mod deliveries;
+pub mod error;
 pub mod inventory;
 pub mod local;
 pub mod profiles;
@@ -21,6 +22,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 use crate::config::Config;
+
+pub use error::{CorruptRow, StoreError, corrupt};
 
 pub type Tx = sqlx::Transaction<'static, Any>;
 
@@ -95,6 +98,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "assigned spans",
         include_str!("../../migrations/sqlite/0004_assigned_spans.sql"),
     ),
+    (
+        6,
+        "profile versions",
+        include_str!("../../migrations/sqlite/0006_profile_versions.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -116,6 +124,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "assigned spans",
         include_str!("../../migrations/postgres/0004_assigned_spans.sql"),
+    ),
+    (
+        6,
+        "profile versions",
+        include_str!("../../migrations/postgres/0006_profile_versions.sql"),
     ),
 ];
 
@@ -390,4 +403,41 @@ pub fn values_placeholders(conn: &sqlx::AnyConnection, rows: usize, cols: usize)
 /// Reads a nullable TEXT column where `''` means "none" (area code and the lookup keys).
 pub fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
+}
+
+/// An error that may carry a [`StoreError`]; [`retrying`] runs the work again when that one is
+/// worth a retry.
+pub trait Retryable {
+    /// The database error behind this one, if any.
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl Retryable for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
+
+/// Runs `f` again when the database reports a busy lock, a serialization failure, a deadlock
+/// or a unique violation (another writer won a race); at most a few times.
+pub async fn retrying<T, E, F, Fut>(mut f: F) -> Result<T, E>
+where
+    E: Retryable,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                attempt += 1;
+                let retry = e.store_error().is_some_and(StoreError::is_retryable);
+                if !retry || attempt >= 5 {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+            }
+        }
+    }
 }

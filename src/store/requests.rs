@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use super::inventory::Unit;
-use super::{Cols, Db, values_placeholders};
+use super::{Cols, Db, corrupt, values_placeholders};
 use crate::domain::{RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
 
@@ -21,14 +21,21 @@ pub struct RequestRow {
     pub status: RequestStatus,
 }
 
+/// A stored status id as a status; an id this version does not know names its row.
+fn status_of(table: &'static str, id: &str, status_id: i64) -> Result<RequestStatus, sqlx::Error> {
+    RequestStatus::from_id(status_id)
+        .ok_or_else(|| corrupt(table, id, format!("unknown status id {status_id}")))
+}
+
 fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
+    let id: String = r.col("id")?;
     let status_id: i64 = r.col("status_id")?;
-    let status = RequestStatus::from_id(status_id).unwrap_or(RequestStatus::Pending);
+    let status = status_of("number_requests", &id, status_id)?;
     let quantity: i64 = r.col("quantity")?;
     let range_size: Option<i64> = r.col("range_size")?;
     Ok(RequestRow {
         request: NumberRequest {
-            id: r.col("id")?,
+            id,
             account_id: r.col("account_id")?,
             company_profile_id: r.col("company_profile_id")?,
             country_code: r.col("country_code")?,
@@ -597,8 +604,7 @@ pub async fn events(
     rows.iter()
         .map(|r| {
             let id: String = r.try_get("id")?;
-            let status =
-                RequestStatus::from_id(r.try_get("status_id")?).unwrap_or(RequestStatus::Pending);
+            let status = status_of("status_events", &id, r.try_get("status_id")?)?;
             let (callbacks, emails): (Vec<_>, Vec<_>) = by_event
                 .remove(&id)
                 .unwrap_or_default()
@@ -808,15 +814,19 @@ pub async fn release(
     .bind(format!("{range_id}{phone_number}"))
     .fetch_optional(&mut *conn)
     .await?;
-    let num = |e164: &str| e164.trim_start_matches('+').parse::<i64>().unwrap_or(0);
-    let released = num(phone_number);
     let Some(row) = row else { return Ok(None) };
     let (id, first, span): (String, String, i64) = (
         row.try_get("id")?,
         row.try_get("phone_number")?,
         row.try_get("span")?,
     );
-    let first = num(&first);
+    // A number that does not parse is a row nobody should have written: named, never taken as 0.
+    let num = |table: &'static str, key: &str, e164: &str| {
+        crate::domain::e164_value(e164)
+            .ok_or_else(|| corrupt(table, key, format!("{e164:?} is not an E.164 number")))
+    };
+    let released = num("live_numbers", phone_number, phone_number)?;
+    let first = num("assigned_numbers", &id, &first)?;
     let last = first + span - 1;
     if released > last {
         return Ok(None); // held under the range, but not by this account

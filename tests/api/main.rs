@@ -19,6 +19,7 @@ mod notify;
 mod notify_support;
 mod operations;
 mod operator;
+mod profile_versions;
 mod profiles;
 mod proptest_validation;
 mod requests;

@@ -52,9 +52,11 @@ async fn create_profile_returns_201_pending_approval_with_every_field() {
         "statusReason",
         "createdOn",
         "updatedOn",
+        "version",
     ] {
         want.insert(k.to_string());
     }
+    assert_eq!(body["version"], 1, "a new profile is at version 1: {body}");
     let got: std::collections::BTreeSet<String> =
         body.as_object().unwrap().keys().cloned().collect();
     assert_eq!(got, want, "{body}");

@@ -297,7 +297,7 @@ async fn upgrading_from_schema_1_keeps_every_assignment() {
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        4,
+        6,
         "migrated to the latest schema"
     );
 

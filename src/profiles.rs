@@ -1,0 +1,513 @@
+//! Company profiles: validation of what a customer sends, creation, updates that never undo a
+//! concurrent change, and the operator's review. Each change is one statement guarded by the
+//! profile's version.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::domain::{
+    FieldError, PhoneNumberType, ProfileStatus, describe, is_country_code, is_e164, new_id, now_ms,
+};
+use crate::idempotency::{self, Answer, Idempotency, IdempotencyError};
+use crate::model::{CompanyProfile, ProfileData};
+use crate::store::{Retryable, StoreError, profiles, retrying};
+
+/// Why a profile operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("The company profile was not found.")]
+    NotFound,
+    /// Fields that are not valid; nothing changed.
+    #[error("The profile is not valid: {}", describe(.0))]
+    Invalid(Vec<FieldError>),
+    /// The caller based its change on another version than the profile is at now.
+    #[error("The profile is at version {current}, not the one this change was based on.")]
+    VersionMismatch { current: i64 },
+    /// Concurrent changes kept winning the race; nothing changed.
+    #[error("The profile changed meanwhile; try again.")]
+    Contended,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ProfileError {
+    fn from(e: sqlx::Error) -> Self {
+        ProfileError::Store(e.into())
+    }
+}
+
+impl From<serde_json::Error> for ProfileError {
+    fn from(e: serde_json::Error) -> Self {
+        ProfileError::Store(e.into())
+    }
+}
+
+impl Retryable for ProfileError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            ProfileError::Store(e) | ProfileError::Idempotency(IdempotencyError::Store(e)) => {
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+}
+
+type ProfileResult<T> = Result<T, ProfileError>;
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// A company profile as sent: every field optional here, so the same shape serves create (where
+/// required fields must be present) and the partial update (absent = unchanged, null = clear).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileInput {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub company_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub business_register_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub representative_first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub representative_last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub representative_phone_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub country_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub region: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub postal_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub street: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub house_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub email_addresses: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub number_country_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub phone_number_types: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub required_fields: Option<Option<BTreeMap<String, String>>>,
+}
+
+/// Checks a whole profile against the contract's limits (API.md §3).
+fn check(d: &ProfileData) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut text = |field: &str, v: &str, max: usize| {
+        let n = v.chars().count();
+        if v.trim().is_empty() {
+            errors.push(FieldError::new(field, "is required"));
+        } else if n > max {
+            errors.push(FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    };
+    text("name", &d.name, 100);
+    text("companyName", &d.company_name, 100);
+    text("businessRegisterNumber", &d.business_register_number, 100);
+    text("representativeFirstName", &d.representative_first_name, 100);
+    text("representativeLastName", &d.representative_last_name, 100);
+    text("city", &d.city, 100);
+    text("postalCode", &d.postal_code, 12);
+    text("street", &d.street, 255);
+    text("houseNumber", &d.house_number, 20);
+    if let Some(r) = &d.region {
+        text("region", r, 100);
+    }
+    if let Some(p) = &d.representative_phone_number
+        && !is_e164(p)
+    {
+        errors.push(FieldError::new(
+            "representativePhoneNumber",
+            "must be E.164, e.g. +31201234567",
+        ));
+    }
+    if !is_country_code(&d.country_code) {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    if !is_country_code(&d.number_country_code) {
+        errors.push(FieldError::new(
+            "numberCountryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    if d.email_addresses.is_empty() || d.email_addresses.len() > 10 {
+        errors.push(FieldError::new(
+            "emailAddresses",
+            "must list 1 to 10 addresses",
+        ));
+    }
+    for (i, e) in d.email_addresses.iter().enumerate() {
+        if e.len() > 254 || !email_address::EmailAddress::is_valid(e) || !e.contains('.') {
+            errors.push(FieldError::new(
+                format!("emailAddresses[{i}]"),
+                "is not a valid e-mail address",
+            ));
+        }
+    }
+    if let Some(rf) = &d.required_fields
+        && (rf.len() > 50
+            || rf
+                .iter()
+                .any(|(k, v)| k.chars().count() > 100 || v.chars().count() > 1000))
+    {
+        errors.push(FieldError::new(
+            "requiredFields",
+            "at most 50 entries, keys ≤ 100 and values ≤ 1000 characters",
+        ));
+    }
+    errors
+}
+
+impl ProfileInput {
+    /// Applies the input to `base` (absent = keep); an explicit `null` on a required field fails.
+    pub fn apply(&self, base: ProfileData) -> Result<ProfileData, Vec<FieldError>> {
+        let this = self.clone();
+        this.apply_owned(base)
+    }
+
+    fn apply_owned(self, base: ProfileData) -> Result<ProfileData, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut req = |field: &str, v: Option<Option<String>>, cur: String| match v {
+            None => cur,
+            Some(Some(s)) => s,
+            Some(None) => {
+                errors.push(FieldError::new(field, "is required"));
+                cur
+            }
+        };
+        let name = req("name", self.name, base.name);
+        let company_name = req("companyName", self.company_name, base.company_name);
+        let brn = req(
+            "businessRegisterNumber",
+            self.business_register_number,
+            base.business_register_number,
+        );
+        let first = req(
+            "representativeFirstName",
+            self.representative_first_name,
+            base.representative_first_name,
+        );
+        let last = req(
+            "representativeLastName",
+            self.representative_last_name,
+            base.representative_last_name,
+        );
+        let country = req("countryCode", self.country_code, base.country_code);
+        let city = req("city", self.city, base.city);
+        let postal = req("postalCode", self.postal_code, base.postal_code);
+        let street = req("street", self.street, base.street);
+        let house = req("houseNumber", self.house_number, base.house_number);
+        let number_country = req(
+            "numberCountryCode",
+            self.number_country_code,
+            base.number_country_code,
+        );
+        let emails = match self.email_addresses {
+            None => base.email_addresses,
+            Some(Some(v)) => v,
+            Some(None) => {
+                errors.push(FieldError::new("emailAddresses", "is required"));
+                Vec::new()
+            }
+        };
+        let types = match self.phone_number_types {
+            None => base.phone_number_types,
+            Some(Some(v)) => number_types(&v, &mut errors),
+            Some(None) => {
+                errors.push(FieldError::new("phoneNumberTypes", "is required"));
+                Vec::new()
+            }
+        };
+        let data = ProfileData {
+            name,
+            company_name,
+            business_register_number: brn,
+            representative_first_name: first,
+            representative_last_name: last,
+            representative_phone_number: self
+                .representative_phone_number
+                .unwrap_or(base.representative_phone_number),
+            country_code: country,
+            region: self.region.unwrap_or(base.region),
+            city,
+            postal_code: postal,
+            street,
+            house_number: house,
+            email_addresses: emails,
+            number_country_code: number_country,
+            phone_number_types: types,
+            required_fields: self.required_fields.unwrap_or(base.required_fields),
+        };
+        for e in check(&data) {
+            if !errors.iter().any(|x: &FieldError| x.field == e.field) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(data)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn empty_profile() -> ProfileData {
+    ProfileData {
+        name: String::new(),
+        company_name: String::new(),
+        business_register_number: String::new(),
+        representative_first_name: String::new(),
+        representative_last_name: String::new(),
+        representative_phone_number: None,
+        country_code: String::new(),
+        region: None,
+        city: String::new(),
+        postal_code: String::new(),
+        street: String::new(),
+        house_number: String::new(),
+        email_addresses: Vec::new(),
+        number_country_code: String::new(),
+        phone_number_types: Vec::new(),
+        required_fields: None,
+    }
+}
+
+/// Validates a complete new profile.
+pub fn new_profile(input: ProfileInput) -> Result<ProfileData, Vec<FieldError>> {
+    input.apply_owned(empty_profile())
+}
+
+/// The requested phone number types, each once, in the order given.
+fn number_types(given: &[String], errors: &mut Vec<FieldError>) -> Vec<PhoneNumberType> {
+    let mut types = Vec::new();
+    for t in given {
+        match PhoneNumberType::parse(t) {
+            Some(t) if !types.contains(&t) => types.push(t),
+            Some(_) => {}
+            None => {
+                errors.push(FieldError::new(
+                    "phoneNumberTypes",
+                    "each must be LOCAL, NATIONAL or TOLLFREE",
+                ));
+                return Vec::new();
+            }
+        }
+    }
+    if types.is_empty() {
+        errors.push(FieldError::new(
+            "phoneNumberTypes",
+            "must list at least one type",
+        ));
+    }
+    types
+}
+
+/// True when going from `old` to `new` needs a new review: any change but to `name` and
+/// `emailAddresses`.
+pub fn needs_review(old: &ProfileData, new: &ProfileData) -> bool {
+    let (mut a, mut b) = (old.clone(), new.clone());
+    a.name.clear();
+    b.name.clear();
+    a.email_addresses.clear();
+    b.email_addresses.clear();
+    a != b
+}
+
+/// Creates a profile (PendingApproval, or Approved when the operator enabled auto-approval),
+/// storing the answer under the idempotency key in the same transaction.
+pub async fn create(
+    state: &AppState,
+    account_id: &str,
+    input: ProfileInput,
+    idem: Option<Idempotency>,
+) -> ProfileResult<Answer> {
+    if let Some(idem) = &idem
+        && let Some(answer) = idempotency::lookup(state, account_id, idem).await?
+    {
+        return Ok(answer);
+    }
+    let data = new_profile(input).map_err(ProfileError::Invalid)?;
+    let (status, reason) = if state.config.auto_approve_profiles {
+        (ProfileStatus::Approved, Some("Approved automatically"))
+    } else {
+        (ProfileStatus::PendingApproval, None)
+    };
+    retrying(|| async {
+        let mut tx = state.db.begin().await?;
+        let now = now_ms();
+        if let Some(answer) =
+            idempotency::replay_in_tx(&mut tx, account_id, idem.as_ref(), now).await?
+        {
+            return Ok(answer);
+        }
+        let profile =
+            profiles::insert(&mut tx, &new_id(), account_id, &data, status, reason, now).await?;
+        let body = serde_json::to_string(&profile)?;
+        idempotency::remember_created(&mut tx, account_id, idem.as_ref(), &body, now).await?;
+        tx.commit().await?;
+        Ok(Answer {
+            status: idempotency::CREATED,
+            body,
+            id: profile.id,
+        })
+    })
+    .await
+}
+
+/// How often an update without a version is tried again when another change won the race.
+const UPDATE_ATTEMPTS: u32 = 50;
+
+/// Applies `patch` to the profile as it is now. With `expected`, only if the profile is at that
+/// version (checked before the patch is validated); without, a concurrent change is read again
+/// and the patch applied on top of it, so neither undoes the other.
+pub async fn update(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    expected: Option<i64>,
+    patch: &ProfileInput,
+) -> ProfileResult<CompanyProfile> {
+    for attempt in 0..UPDATE_ATTEMPTS {
+        let current = profiles::get(&state.db, Some(account_id), id)
+            .await?
+            .ok_or(ProfileError::NotFound)?;
+        if let Some(v) = expected
+            && v != current.version
+        {
+            return Err(ProfileError::VersionMismatch {
+                current: current.version,
+            });
+        }
+        let data = patch
+            .apply(current.data.clone())
+            .map_err(ProfileError::Invalid)?;
+        if data == current.data {
+            return Ok(current);
+        }
+        let (status, reason) = if needs_review(&current.data, &data)
+            && current.status != ProfileStatus::PendingApproval
+        {
+            (
+                ProfileStatus::PendingApproval,
+                Some("Changed; waiting for approval again".to_string()),
+            )
+        } else {
+            (current.status, current.status_reason.clone())
+        };
+        let written = profiles::update(
+            &state.db,
+            id,
+            &data,
+            status,
+            reason.as_deref(),
+            current.version,
+            now_ms(),
+        )
+        .await;
+        match written {
+            Ok(Some(p)) => return Ok(p),
+            Ok(None) if expected.is_some() => {
+                let current = profiles::version(&state.db, Some(account_id), id).await?;
+                return Err(current.map_or(ProfileError::NotFound, |current| {
+                    ProfileError::VersionMismatch { current }
+                }));
+            }
+            Ok(None) => {}
+            Err(e) if e.is_retryable() => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Another change won; let it finish before reading again.
+        tokio::time::sleep(std::time::Duration::from_millis(1 + u64::from(attempt % 8))).await;
+    }
+    Err(ProfileError::Contended)
+}
+
+/// The operator's decision on a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Approves or rejects a profile: writes the status and its reason only, never the data. With
+/// `expected`, only if the profile is at that version (checked before the reason is validated).
+/// A rejection needs a reason.
+pub async fn review(
+    state: &AppState,
+    id: &str,
+    expected: Option<i64>,
+    decision: Decision,
+    reason: Result<Option<String>, FieldError>,
+) -> ProfileResult<CompanyProfile> {
+    if let Some(v) = expected {
+        match profiles::version(&state.db, None, id).await? {
+            None => return Err(ProfileError::NotFound),
+            Some(current) if current != v => {
+                return Err(ProfileError::VersionMismatch { current });
+            }
+            Some(_) => {}
+        }
+    }
+    let reason = reason.map_err(|e| ProfileError::Invalid(vec![e]))?;
+    let (status, reason) = match (decision, reason) {
+        (Decision::Approve, r) => (
+            ProfileStatus::Approved,
+            r.unwrap_or_else(|| "Approved by the operator".into()),
+        ),
+        (Decision::Reject, Some(r)) => (ProfileStatus::Rejected, r),
+        (Decision::Reject, None) => {
+            return Err(ProfileError::Invalid(vec![FieldError::new(
+                "reason",
+                "is required",
+            )]));
+        }
+    };
+    let changed =
+        retrying(|| profiles::set_status(&state.db, id, status, Some(&reason), expected, now_ms()))
+            .await?;
+    match changed {
+        Some(p) => Ok(p),
+        None => match profiles::version(&state.db, None, id).await? {
+            None => Err(ProfileError::NotFound),
+            Some(current) => Err(ProfileError::VersionMismatch { current }),
+        },
+    }
+}
