@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tracing::Instrument;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -106,7 +107,75 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
+        // Outermost, so every answer (a caught panic's too) carries the id and every log line
+        // written while the request runs sits in its span.
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// The header that names one request, in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served: the caller's own `X-Request-Id` when it is usable, else a
+/// new UUID. Handlers and the API log find it in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The caller's id when it is 1..128 characters of `[A-Za-z0-9._:-]`; anything else could
+    /// forge log lines or carry secrets into them, so it is replaced rather than trusted.
+    pub fn from_caller(value: &str) -> Option<RequestId> {
+        let ok = (1..=128).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        ok.then(|| RequestId(value.to_string()))
+    }
+
+    fn new_random() -> RequestId {
+        RequestId(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// Names every request: sets [`RequestId`], runs the request inside a span whose `requestId`
+/// field every log line of it carries, writes one line when it ends and echoes the id in
+/// `x-request-id`.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestId::from_caller)
+        .unwrap_or_else(RequestId::new_random);
+    let header = HeaderValue::from_str(&id.0).ok();
+    if let Some(v) = &header {
+        // Later layers see the id that is actually used, not a rejected one.
+        req.headers_mut().insert(REQUEST_ID_HEADER, v.clone());
+    }
+    // The path only: query strings and headers may hold what does not belong in a log.
+    let span = tracing::info_span!(
+        "request",
+        requestId = %id.0,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    req.extensions_mut().insert(id);
+    let start = Instant::now();
+    let mut res = async move {
+        let res = next.run(req).await;
+        tracing::info!(
+            status = res.status().as_u16(),
+            durationMs = start.elapsed().as_millis() as u64,
+            "request finished"
+        );
+        res
+    }
+    .instrument(span)
+    .await;
+    if let Some(v) = header {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    res
 }
 
 /// Ready when the database answers within 2 s (a load balancer's health check should not wait

@@ -624,3 +624,43 @@ async fn idle_and_slow_connections_do_not_stop_the_service() {
     );
     drop(idle);
 }
+
+#[tokio::test]
+async fn serve_logs_each_request_with_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), &[], |c| {
+        c.env("NUMBERDESK_ADMIN_TOKEN", "cli-admin")
+            .env("RUST_LOG", "info");
+    });
+    let client = client();
+    let res = client
+        .get(format!("{}/admin/v1/accounts", served.address))
+        .bearer_auth("cli-admin")
+        .header("X-Request-Id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = client
+        .get(format!("{}/healthz", served.address))
+        .send()
+        .await
+        .unwrap();
+    let generated = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_string();
+    let (_, _, lines) = tokio::task::spawn_blocking(move || served.terminate())
+        .await
+        .unwrap();
+    for id in ["trace-me-42", generated.as_str()] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(id) && l.contains("requestId")),
+            "no log line with requestId {id}: {lines:#?}"
+        );
+    }
+}

@@ -22,5 +22,6 @@ mod operator;
 mod profile_versions;
 mod profiles;
 mod proptest_validation;
+mod request_ids;
 mod requests;
 mod service;
