@@ -1,7 +1,7 @@
 //! Short-lived copies of what nearly every customer call reads and the operator rarely changes:
 //! the account of an API key, and the restrictions and requirements of a country and type.
 //! An entry lives [`TTL`]; a change made through this instance clears its cache at once, a
-//! change made through another instance is seen here within [`TTL`] (docs/SCALING.md).
+//! change made through another instance is seen here within [`TTL`] (docs/operations.md, "PostgreSQL and several instances").
 
 use std::collections::HashMap;
 use std::hash::Hash;

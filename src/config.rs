@@ -1,4 +1,5 @@
-//! Settings: defaults < TOML file < `NUMBERDESK_*` environment < command-line flags (API.md §8).
+//! Settings: defaults < TOML file < `NUMBERDESK_*` environment < command-line flags; every
+//! setting is described in docs/operations.md and packaging/numberdesk.toml.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -249,4 +250,69 @@ pub fn sqlite_path(url: &str) -> PathBuf {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let rest = rest.split('?').next().unwrap_or("");
     PathBuf::from(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example file (packaging/numberdesk.toml, installed as /etc/numberdesk/numberdesk.toml)
+    /// names every setting, and loads.
+    #[test]
+    fn the_example_file_names_every_setting_and_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/numberdesk.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let named: std::collections::BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start_matches('#').trim();
+                let (key, _) = l.split_once('=')?;
+                let key = key.trim();
+                key.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    .then(|| key.to_string())
+            })
+            .collect();
+        let settings = serde_json::to_value(Config::default()).unwrap();
+        let missing: Vec<&String> = settings
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !named.contains(*k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "packaging/numberdesk.toml does not describe {missing:?}: add each with its default"
+        );
+        let unknown: Vec<&String> = named
+            .iter()
+            .filter(|k| settings.get(k.as_str()).is_none())
+            .collect();
+        assert!(unknown.is_empty(), "not settings: {unknown:?}");
+
+        // Uncommented, every line shown is a valid value.
+        let all: String = text
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = ") && !r.contains("example"))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(&all))
+            .extract()
+            .unwrap();
+        parsed.validate().unwrap();
+        let loaded = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&path))
+            .extract::<Config>()
+            .unwrap();
+        loaded.validate().unwrap();
+        assert_eq!(
+            sqlite_path(&loaded.database_url),
+            Path::new("/var/lib/numberdesk/numberdesk.db")
+        );
+    }
 }

@@ -485,7 +485,7 @@ async fn record(state: &AppState, done: &[(Leased, i64, Outcome)]) {
 mod tests {
     use super::*;
 
-    /// The example of the README's "Verifying callbacks" section, computed independently with
+    /// The example of docs/api.md's "Verifying callbacks" section, computed independently with
     /// Python's hmac module.
     #[test]
     fn signature_matches_the_readme_example() {

@@ -32,7 +32,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "numberdesk", description = "Phone-number requests with a CM.com-compatible API. See API.md for the contract."),
+    info(title = "numberdesk", description = "Phone-number requests with a CM.com-compatible API. The user guide is in the docs/ folder of the numberdesk repository: docs/api.md for the API (statuses, errors, callbacks and how to verify them), docs/operations.md for running the service."),
     modifiers(&SecuritySchemes),
     tags((name = "Number requests"), (name = "Phone numbers"), (name = "Company profiles"), (name = "Catalog"), (name = "Operator"), (name = "Service"))
 )]
