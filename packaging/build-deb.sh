@@ -25,12 +25,13 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/numberdesk_${version}_${arch}"
 install -d "$root/DEBIAN" "$root/usr/bin" "$root/etc/numberdesk" \
-  "$root/usr/lib/systemd/system" "$root/usr/share/doc/numberdesk"
+  "$root/usr/lib/systemd/system" "$root/usr/share/doc/numberdesk/docs"
 install -m 0755 "$bin" "$root/usr/bin/numberdesk"
 strip --strip-unneeded "$root/usr/bin/numberdesk"
 install -m 0640 packaging/numberdesk.toml "$root/etc/numberdesk/numberdesk.toml"
 install -m 0644 packaging/numberdesk.service "$root/usr/lib/systemd/system/numberdesk.service"
-install -m 0644 README.md docs/*.md "$root/usr/share/doc/numberdesk/"
+install -m 0644 README.md "$root/usr/share/doc/numberdesk/"
+install -m 0644 docs/*.md "$root/usr/share/doc/numberdesk/docs/"
 install -m 0644 packaging/debian/copyright "$root/usr/share/doc/numberdesk/copyright"
 for script in postinst prerm postrm; do
   install -m 0755 "packaging/debian/$script" "$root/DEBIAN/$script"
