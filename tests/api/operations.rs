@@ -266,7 +266,8 @@ fn log_format_must_be_text_or_json() {
 }
 
 /// With `NUMBERDESK_LOG_FORMAT=json` every line on standard error is a JSON object with a
-/// level and a message; standard output stays empty.
+/// level and a message, a request's line carries its `requestId` at the top level (the caller's
+/// or a generated one), and standard output stays empty.
 #[tokio::test]
 async fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -307,6 +308,14 @@ async fn json_logs_are_one_object_per_line() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-request-id"], "ops-test-1");
+    let res = client()
+        .get(format!("{address}/no/such/path"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_string();
     let st = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -331,4 +340,24 @@ async fn json_logs_are_one_object_per_line() {
         lines.iter().any(|l| l.contains("shutting down")),
         "{lines:#?}"
     );
+    // The request's line carries its id as a top-level field, and so does a generated one.
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let finished: Vec<&Value> = parsed
+        .iter()
+        .filter(|v| v["message"] == "request finished")
+        .collect();
+    assert_eq!(finished.len(), 2, "{lines:#?}");
+    assert_eq!(finished[0]["requestId"], "ops-test-1", "{lines:#?}");
+    assert_eq!(finished[0]["status"], 200);
+    assert_eq!(finished[0]["path"], "/healthz");
+    assert_eq!(finished[1]["requestId"].as_str(), Some(generated.as_str()));
+    assert_eq!(finished[1]["status"], 404);
+    for v in &parsed {
+        if v["message"] != "request finished" {
+            assert!(v.get("requestId").is_none(), "outside a request: {v}");
+        }
+    }
 }
