@@ -52,6 +52,11 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// How log lines on standard error look ([`LogFormat`]).
     pub log_format: LogFormat,
+    /// A console session unused this long ends.
+    pub session_idle_secs: u64,
+    /// The address users reach the service at; an `https` URL makes console cookies `Secure`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// `NUMBERDESK_LOG_FORMAT`: `text` for people, `json` (one object per line) for log collectors.
@@ -87,6 +92,8 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             log_format: LogFormat::Text,
+            session_idle_secs: 43_200,
+            public_url: None,
         }
     }
 }
@@ -233,6 +240,20 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.idle_timeout_secs) {
             return bad("IDLE_TIMEOUT_SECS", "must be 1..86400".into());
+        }
+        if !(1..=365 * 86_400).contains(&self.session_idle_secs) {
+            return bad("SESSION_IDLE_SECS", "must be 1..31536000".into());
+        }
+        if let Some(u) = &self.public_url {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some() => {}
+                _ => {
+                    return bad(
+                        "PUBLIC_URL",
+                        format!("{u:?} is not an http:// or https:// address"),
+                    );
+                }
+            }
         }
         if self.aging_secs > 10 * 365 * 86_400 {
             return bad("AGING_SECS", "must be at most ten years".into());

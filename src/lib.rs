@@ -7,6 +7,7 @@ pub mod api;
 pub mod backup;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod idempotency;

@@ -90,6 +90,8 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_router().split_for_parts();
     Router::new()
         .merge(api)
+        .merge(crate::console::router())
+        .route("/", get(|| async { crate::console::redirect("/console/") }))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", with_webhooks(doc)))
         .route(
             "/healthz",
@@ -209,12 +211,13 @@ async fn error_bodies(req: Request, next: Next) -> Response {
     if status.as_u16() < 400 {
         return res;
     }
-    let is_json = res
+    // JSON bodies are ours already; HTML ones are console pages that say what went wrong.
+    let is_ours = res
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if is_ours {
         return res;
     }
     let (code, message) = match status {

@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod local;
 pub mod profiles;
 pub mod requests;
+pub mod sessions;
 pub mod wal;
 
 use std::borrow::Cow;
@@ -103,6 +104,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "profile versions",
         include_str!("../../migrations/sqlite/0006_profile_versions.sql"),
     ),
+    (
+        7,
+        "console sessions",
+        include_str!("../../migrations/sqlite/0007_console_sessions.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -129,6 +135,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "profile versions",
         include_str!("../../migrations/postgres/0006_profile_versions.sql"),
+    ),
+    (
+        7,
+        "console sessions",
+        include_str!("../../migrations/postgres/0007_console_sessions.sql"),
     ),
 ];
 

@@ -214,3 +214,26 @@ pub async fn emails(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<Stri
         None => Vec::new(),
     })
 }
+
+/// Profiles of every account waiting for the operator's review, oldest first (the console's
+/// review queue).
+pub async fn pending_review(
+    db: &Db,
+    skip: i64,
+    take: i64,
+) -> anyhow::Result<(Vec<CompanyProfile>, i64)> {
+    let status = ProfileStatus::PendingApproval.as_str();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM company_profiles WHERE status = $1")
+        .bind(status)
+        .fetch_one(db.read())
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM company_profiles WHERE status = $1 ORDER BY updated_ms, id LIMIT $2 OFFSET $3"
+    ))
+    .bind(status)
+    .bind(take)
+    .bind(skip)
+    .fetch_all(db.read())
+    .await?;
+    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+}

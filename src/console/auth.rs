@@ -1,0 +1,180 @@
+//! Sign-in (customer: account id + API key; operator: admin token) and sign-out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use subtle::ConstantTimeEq;
+
+use super::{
+    Console, FormData, Who, clear_cookie, html_page, internal, redirect, session_cookie, views,
+    with_cookie,
+};
+use crate::AppState;
+use crate::api::extract::QueryParams;
+use crate::domain::parse_uuid;
+use crate::store::sessions::{self, SessionKind};
+
+/// `/console/`: the home page of whoever is signed in, else the sign-in page.
+pub async fn home(console: Result<Console, Response>) -> Response {
+    match console.map(|c| c.who) {
+        Ok(Who::Customer { .. }) => redirect("/console/overview"),
+        Ok(Who::Operator) => redirect("/console/review"),
+        Err(_) => redirect("/console/sign-in"),
+    }
+}
+
+pub async fn sign_in_page(State(state): State<AppState>, q: QueryParams) -> Response {
+    let note = match q.get("ended") {
+        Some("idle") => Some("Your session ended after a time without use. Please sign in again."),
+        Some("revoked") => {
+            Some("Your session ended because the API key it was opened with was revoked.")
+        }
+        Some("out") => Some("You are signed out."),
+        _ => None,
+    };
+    html_page(StatusCode::OK, form(&state, note, None, None, ""))
+}
+
+/// The sign-in page; `error` is shown above the form it belongs to.
+fn form(
+    state: &AppState,
+    note: Option<&str>,
+    customer_error: Option<&str>,
+    operator_error: Option<&str>,
+    account: &str,
+) -> Markup {
+    views::bare(
+        "Sign in",
+        html! {
+            h1 { "Sign in to the console" }
+            @if let Some(n) = note { div.flash.flash-warn role="status" { (n) } }
+            div.signin {
+                section.card {
+                    h2 { "Customer" }
+                    p.muted { "Your account id and one of its API keys (the X-CM-PRODUCTTOKEN value)." }
+                    @if let Some(e) = customer_error { div.flash.flash-error role="alert" { (e) } }
+                    form method="post" action="/console/sign-in" {
+                        input type="hidden" name="kind" value="customer";
+                        (views::field("Account id", "account", None, html! {
+                            input #account name="account" type="text" required autocomplete="username"
+                                placeholder="00000000-0000-0000-0000-000000000001" value=(account);
+                        }))
+                        (views::field("API key", "key", None, html! {
+                            input #key name="key" type="password" required autocomplete="current-password";
+                        }))
+                        button.primary type="submit" #customer-sign-in { "Sign in" }
+                    }
+                }
+                @if state.config.admin_token.is_some() {
+                    section.card {
+                        h2 { "Operator" }
+                        p.muted { "The operator token of this installation." }
+                        @if let Some(e) = operator_error { div.flash.flash-error role="alert" { (e) } }
+                        form method="post" action="/console/sign-in" {
+                            input type="hidden" name="kind" value="operator";
+                            (views::field("Operator token", "token", None, html! {
+                                input #token name="token" type="password" required autocomplete="current-password";
+                            }))
+                            button.primary type="submit" #operator-sign-in { "Sign in as operator" }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The sign-in throttle per client address (failed attempts per minute).
+///
+/// This is the single place where sign-in meets the auth-failure throttle: until the shared
+/// throttle of the operator API is in place it lets every attempt through.
+// TODO(auth-throttle): call the shared per-address throttle here (check before, count failures).
+fn throttled(
+    _state: &AppState,
+    _addr: Option<std::net::IpAddr>,
+    _failed: bool,
+) -> Option<Response> {
+    None
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    super::ClientAddr(addr): super::ClientAddr,
+    form_data: FormData,
+) -> Response {
+    if let Some(res) = throttled(&state, addr, false) {
+        return res;
+    }
+    let idle_ms = state.config.session_idle_secs as i64 * 1000;
+    if let Err(e) = sessions::delete_idle(&state.db, idle_ms).await {
+        tracing::warn!(error = %e, "deleting idle console sessions failed");
+    }
+    let kind = match form_data.get("kind") {
+        Some("operator") => {
+            let given = form_data.get("token").unwrap_or("").trim();
+            match state.config.admin_token.as_deref() {
+                Some(t)
+                    if !given.is_empty() && bool::from(given.as_bytes().ct_eq(t.as_bytes())) =>
+                {
+                    Some(SessionKind::Operator)
+                }
+                _ => None,
+            }
+        }
+        _ => {
+            let account = form_data.get("account").and_then(parse_uuid);
+            let key = form_data.get("key").unwrap_or("").trim();
+            match account {
+                Some(account_id) if !key.is_empty() => {
+                    match sessions::key_of_account(&state.db, &account_id, key).await {
+                        Ok(Some(key_id)) => Some(SessionKind::Customer { account_id, key_id }),
+                        Ok(None) => None,
+                        Err(e) => return internal(e),
+                    }
+                }
+                _ => None,
+            }
+        }
+    };
+    let Some(kind) = kind else {
+        if let Some(res) = throttled(&state, addr, true) {
+            return res;
+        }
+        let operator = form_data.get("kind") == Some("operator");
+        let msg = if operator {
+            "That operator token is not right."
+        } else {
+            "That account id and API key do not match a live key of the account."
+        };
+        let account = form_data.get("account").unwrap_or("");
+        let (c, o) = if operator {
+            (None, Some(msg))
+        } else {
+            (Some(msg), None)
+        };
+        return html_page(StatusCode::UNAUTHORIZED, form(&state, None, c, o, account));
+    };
+    let home = match kind {
+        SessionKind::Operator => "/console/review",
+        SessionKind::Customer { .. } => "/console/overview",
+    };
+    match sessions::create(&state.db, kind).await {
+        Ok((token, _)) => with_cookie(redirect(home), session_cookie(&state, &token)),
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    console: Console,
+    form_data: FormData,
+) -> Response {
+    if let Err(res) = console.check_csrf(&form_data) {
+        return res;
+    }
+    if let Err(e) = sessions::delete(&state.db, &console.session.id).await {
+        return internal(e);
+    }
+    with_cookie(redirect("/console/sign-in?ended=out"), clear_cookie())
+}
