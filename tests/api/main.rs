@@ -9,6 +9,7 @@ mod bench_driver;
 mod catalog;
 mod cli;
 mod concurrency;
+mod console;
 mod connections;
 mod errors;
 mod hardening;

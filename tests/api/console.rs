@@ -1,0 +1,403 @@
+//! The web console over plain HTTP (both databases): sign-in, sessions, CSRF, headers, escaping.
+//! The browser tests (tests/console) drive the same pages through Chromium.
+
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, profile_body, spawn_app, spawn_app_with};
+
+/// A client that shows redirects instead of following them.
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A signed-in console session: its cookie and its CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(app: &TestApp, form: &[(&str, &str)]) -> Session {
+    let c = raw_client();
+    let res = c
+        .post(app.url("/console/sign-in"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in redirects");
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let page = c
+        .get(app.url("/console/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let to = page.headers()[LOCATION].to_str().unwrap().to_string();
+    let html = c
+        .get(app.url(&to))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a page carries the CSRF token")
+        .to_string();
+    Session { cookie, csrf }
+}
+
+async fn customer(app: &TestApp, account: &str, key: &str) -> Session {
+    sign_in(
+        app,
+        &[("kind", "customer"), ("account", account), ("key", key)],
+    )
+    .await
+}
+
+async fn get(app: &TestApp, s: &Session, path: &str) -> reqwest::Response {
+    raw_client()
+        .get(app.url(path))
+        .header("cookie", &s.cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post(app: &TestApp, s: &Session, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    raw_client()
+        .post(app.url(path))
+        .header("cookie", &s.cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn console_pages_without_a_session_redirect_to_sign_in() {
+    let app = spawn_app().await;
+    let c = raw_client();
+    let root = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&root), "/console/");
+    for path in [
+        "/console/",
+        "/console/overview",
+        "/console/order",
+        "/console/numbers",
+        "/console/review",
+        "/console/stock",
+    ] {
+        let res = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&res), "/console/sign-in", "{path}");
+    }
+    // A made-up cookie is no session either.
+    let res = c
+        .get(app.url("/console/overview"))
+        .header("cookie", "numberdesk_session=made-up")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn console_answers_carry_the_security_headers() {
+    let app = spawn_app().await;
+    let res = raw_client()
+        .get(app.url("/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Operator token"), "operator sign-in offered");
+    assert!(!body.contains("<script>"), "no inline script");
+}
+
+#[tokio::test]
+async fn operator_sign_in_is_absent_without_an_admin_token() {
+    let app = spawn_app_with(|c| c.admin_token = None).await;
+    let body = raw_client()
+        .get(app.url("/console/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("API key"));
+    assert!(!body.contains("Operator token"));
+}
+
+#[tokio::test]
+async fn wrong_credentials_show_the_sign_in_page_again_with_a_message() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let c = raw_client();
+    for form in [
+        vec![("kind", "customer"), ("account", acct.id.as_str()), ("key", "wrong")],
+        vec![
+            ("kind", "customer"),
+            ("account", "00000000-0000-0000-0000-000000000009"),
+            ("key", acct.key.as_str()),
+        ],
+        vec![("kind", "operator"), ("token", "not-the-token")],
+    ] {
+        let res = c
+            .post(app.url("/console/sign-in"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{form:?}");
+        assert!(res.headers().get(SET_COOKIE).is_none());
+        let body = res.text().await.unwrap();
+        assert!(body.contains("not right") || body.contains("do not match"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn session_cookie_is_http_only_strict_and_secure_behind_https() {
+    let app = spawn_app_with(|c| c.public_url = Some("https://numbers.example.com".into())).await;
+    let res = raw_client()
+        .post(app.url("/console/sign-in"))
+        .form(&[("kind", "operator"), ("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    assert!(set.contains("Secure"), "{set}");
+
+    let plain = spawn_app().await;
+    let res = raw_client()
+        .post(plain.url("/console/sign-in"))
+        .form(&[("kind", "operator"), ("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(!set.contains("Secure"), "{set}");
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_answers_403_and_changes_nothing() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 10).await;
+    let done = app
+        .create_request(
+            &acct,
+            &json!({"companyProfileId": profile, "phoneNumberType": "LOCAL", "areaCode": "20", "quantity": 1}),
+        )
+        .await;
+    let number = done["ranges"][0]["start"].as_str().unwrap().to_string();
+    let s = customer(&app, &acct.id, &acct.key).await;
+
+    for csrf in [None, Some("wrong-token")] {
+        let mut form = vec![("number", number.as_str())];
+        if let Some(t) = csrf {
+            form.push(("csrf", t));
+        }
+        let res = post(&app, &s, "/console/numbers/release", &form).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let mut order = vec![
+            ("action", "order"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "1"),
+        ];
+        if let Some(t) = csrf {
+            order.push(("csrf", t));
+        }
+        let res = post(&app, &s, "/console/order", &order).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    let (numbers, total) = app.all_phone_numbers(&acct).await;
+    assert_eq!(total, 1, "still held: {numbers:?}");
+    let list = app
+        .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+        .await;
+    assert_eq!(list.headers()["x-cm-pagination-total"], "1", "no new request");
+
+    // With the token the same release goes through.
+    let res = post(
+        &app,
+        &s,
+        "/console/numbers/release",
+        &[("number", number.as_str()), ("csrf", s.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.all_phone_numbers(&acct).await.1, 0);
+}
+
+#[tokio::test]
+async fn the_order_form_creates_a_request_as_the_api_does_and_shows_errors_at_their_field() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 10).await;
+    let s = customer(&app, &acct.id, &acct.key).await;
+
+    // LOCAL without an area: the API's message, at the area field.
+    let res = post(
+        &app,
+        &s,
+        "/console/order",
+        &[("csrf", s.csrf.as_str()), ("action", "order"), ("profile", profile.as_str()), ("type", "LOCAL"), ("quantity", "1")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"locale-error\""), "{body}");
+
+    // Checking availability changes nothing and shows the free count.
+    let res = post(
+        &app,
+        &s,
+        "/console/order",
+        &[("csrf", s.csrf.as_str()), ("action", "check"), ("profile", profile.as_str()), ("type", "LOCAL"),
+          ("locale", "[\"20\",\"Amsterdam\",null]"), ("quantity", "2")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<strong>10</strong> numbers free"), "{body}");
+    assert!(body.contains("completed at once"), "{body}");
+
+    let res = post(
+        &app,
+        &s,
+        "/console/order",
+        &[("csrf", s.csrf.as_str()), ("action", "order"), ("profile", profile.as_str()), ("type", "LOCAL"),
+          ("locale", "[\"20\",\"Amsterdam\",null]"), ("quantity", "2"), ("comment", "from the console")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = location(&res);
+    let id = to.strip_prefix("/console/requests/").unwrap().to_string();
+    let r = app.get_request(&acct, &id).await;
+    assert_eq!(r["status"], "Completed");
+    assert_eq!(r["quantity"], 2);
+    assert_eq!(r["comment"], "from the console");
+    let page = get(&app, &s, &to).await.text().await.unwrap();
+    assert!(page.contains("Request created: Completed"), "the flash says what happened");
+    assert!(page.contains("+31201000000"), "{page}");
+}
+
+#[tokio::test]
+async fn a_revoked_keys_session_ends() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let s = customer(&app, &acct.id, &acct.key).await;
+    assert_eq!(get(&app, &s, "/console/overview").await.status(), StatusCode::OK);
+    let res = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/accounts/{}/apikeys/{}", acct.id, acct.key_id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = get(&app, &s, "/console/overview").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/console/sign-in?ended=revoked");
+    // Ended for good: the next page is a plain sign-in redirect.
+    assert_eq!(location(&get(&app, &s, "/console/overview").await), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn sign_out_and_the_idle_timeout_end_a_session() {
+    let app = spawn_app_with(|c| c.session_idle_secs = 1).await;
+    let acct = app.create_account("Acme").await;
+    let s = customer(&app, &acct.id, &acct.key).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let res = get(&app, &s, "/console/overview").await;
+    assert_eq!(location(&res), "/console/sign-in?ended=idle");
+
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let s = customer(&app, &acct.id, &acct.key).await;
+    // Sign-out is a changing form too.
+    assert_eq!(post(&app, &s, "/console/sign-out", &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &s, "/console/overview").await.status(), StatusCode::OK);
+    let res = post(&app, &s, "/console/sign-out", &[("csrf", s.csrf.as_str())]).await;
+    assert_eq!(location(&res), "/console/sign-in?ended=out");
+    assert_eq!(location(&get(&app, &s, "/console/overview").await), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn a_customer_session_cannot_open_operator_pages_nor_other_accounts_requests() {
+    let app = spawn_app().await;
+    let a = app.create_account("A").await;
+    let b = app.create_account("B").await;
+    let profile = app.approved_profile(&b).await;
+    let r = app
+        .create_request(&b, &json!({"companyProfileId": profile, "phoneNumberType": "LOCAL", "areaCode": "20", "quantity": 1}))
+        .await;
+    let s = customer(&app, &a.id, &a.key).await;
+    for path in ["/console/review", "/console/stock", "/console/accounts", "/console/deliveries"] {
+        assert_eq!(get(&app, &s, path).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let other = format!("/console/requests/{}", r["id"].as_str().unwrap());
+    assert_eq!(get(&app, &s, &other).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn text_from_users_is_escaped_on_console_pages() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let mut body = profile_body();
+    body["name"] = json!("<script>alert(1)</script>");
+    let res = app.create_profile(&acct, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = customer(&app, &acct.id, &acct.key).await;
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    for (session, path) in [
+        (&s, "/console/profiles".to_string()),
+        (&s, format!("/console/profiles/{id}")),
+        (&op, "/console/review".to_string()),
+    ] {
+        let page = get(&app, session, &path).await.text().await.unwrap();
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path}");
+        assert!(!page.contains("<script>alert(1)"), "{path}");
+    }
+}
