@@ -152,19 +152,15 @@ impl Values {
     /// is left for the API's "is required".
     fn to_json(&self) -> String {
         let mut m = Map::new();
-        for (k, _, required, _) in TEXT_FIELDS {
+        for (k, ..) in TEXT_FIELDS {
             let v = self.get(k).trim();
-            if !v.is_empty() {
-                m.insert((*k).into(), json!(v));
-            } else if !required {
-                m.insert((*k).into(), Value::Null);
-            } else {
-                m.insert((*k).into(), Value::Null);
-            }
+            // An empty field is null: cleared when optional, "is required" when not.
+            let value = if v.is_empty() { Value::Null } else { json!(v) };
+            m.insert((*k).into(), value);
         }
         let emails: Vec<&str> = self
             .emails
-            .split(|c: char| c == '\n' || c == ',' || c == ';')
+            .split(['\n', ',', ';'])
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .collect();

@@ -164,7 +164,11 @@ async fn wrong_credentials_show_the_sign_in_page_again_with_a_message() {
     let acct = app.create_account("Acme").await;
     let c = raw_client();
     for form in [
-        vec![("kind", "customer"), ("account", acct.id.as_str()), ("key", "wrong")],
+        vec![
+            ("kind", "customer"),
+            ("account", acct.id.as_str()),
+            ("key", "wrong"),
+        ],
         vec![
             ("kind", "customer"),
             ("account", "00000000-0000-0000-0000-000000000009"),
@@ -181,7 +185,10 @@ async fn wrong_credentials_show_the_sign_in_page_again_with_a_message() {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{form:?}");
         assert!(res.headers().get(SET_COOKIE).is_none());
         let body = res.text().await.unwrap();
-        assert!(body.contains("not right") || body.contains("do not match"), "{body}");
+        assert!(
+            body.contains("not right") || body.contains("do not match"),
+            "{body}"
+        );
     }
 }
 
@@ -250,7 +257,11 @@ async fn a_post_without_the_csrf_token_answers_403_and_changes_nothing() {
     let list = app
         .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
         .await;
-    assert_eq!(list.headers()["x-cm-pagination-total"], "1", "no new request");
+    assert_eq!(
+        list.headers()["x-cm-pagination-total"],
+        "1",
+        "no new request"
+    );
 
     // With the token the same release goes through.
     let res = post(
@@ -277,7 +288,13 @@ async fn the_order_form_creates_a_request_as_the_api_does_and_shows_errors_at_th
         &app,
         &s,
         "/console/order",
-        &[("csrf", s.csrf.as_str()), ("action", "order"), ("profile", profile.as_str()), ("type", "LOCAL"), ("quantity", "1")],
+        &[
+            ("csrf", s.csrf.as_str()),
+            ("action", "order"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("quantity", "1"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -289,8 +306,14 @@ async fn the_order_form_creates_a_request_as_the_api_does_and_shows_errors_at_th
         &app,
         &s,
         "/console/order",
-        &[("csrf", s.csrf.as_str()), ("action", "check"), ("profile", profile.as_str()), ("type", "LOCAL"),
-          ("locale", "[\"20\",\"Amsterdam\",null]"), ("quantity", "2")],
+        &[
+            ("csrf", s.csrf.as_str()),
+            ("action", "check"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "2"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -302,8 +325,15 @@ async fn the_order_form_creates_a_request_as_the_api_does_and_shows_errors_at_th
         &app,
         &s,
         "/console/order",
-        &[("csrf", s.csrf.as_str()), ("action", "order"), ("profile", profile.as_str()), ("type", "LOCAL"),
-          ("locale", "[\"20\",\"Amsterdam\",null]"), ("quantity", "2"), ("comment", "from the console")],
+        &[
+            ("csrf", s.csrf.as_str()),
+            ("action", "order"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "2"),
+            ("comment", "from the console"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -314,7 +344,10 @@ async fn the_order_form_creates_a_request_as_the_api_does_and_shows_errors_at_th
     assert_eq!(r["quantity"], 2);
     assert_eq!(r["comment"], "from the console");
     let page = get(&app, &s, &to).await.text().await.unwrap();
-    assert!(page.contains("Request created: Completed"), "the flash says what happened");
+    assert!(
+        page.contains("Request created: Completed"),
+        "the flash says what happened"
+    );
     assert!(page.contains("+31201000000"), "{page}");
 }
 
@@ -323,7 +356,10 @@ async fn a_revoked_keys_session_ends() {
     let app = spawn_app().await;
     let acct = app.create_account("Acme").await;
     let s = customer(&app, &acct.id, &acct.key).await;
-    assert_eq!(get(&app, &s, "/console/overview").await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, &s, "/console/overview").await.status(),
+        StatusCode::OK
+    );
     let res = app
         .admin(
             reqwest::Method::DELETE,
@@ -337,7 +373,10 @@ async fn a_revoked_keys_session_ends() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/console/sign-in?ended=revoked");
     // Ended for good: the next page is a plain sign-in redirect.
-    assert_eq!(location(&get(&app, &s, "/console/overview").await), "/console/sign-in");
+    assert_eq!(
+        location(&get(&app, &s, "/console/overview").await),
+        "/console/sign-in"
+    );
 }
 
 #[tokio::test]
@@ -353,11 +392,20 @@ async fn sign_out_and_the_idle_timeout_end_a_session() {
     let acct = app.create_account("Acme").await;
     let s = customer(&app, &acct.id, &acct.key).await;
     // Sign-out is a changing form too.
-    assert_eq!(post(&app, &s, "/console/sign-out", &[]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(get(&app, &s, "/console/overview").await.status(), StatusCode::OK);
+    assert_eq!(
+        post(&app, &s, "/console/sign-out", &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, &s, "/console/overview").await.status(),
+        StatusCode::OK
+    );
     let res = post(&app, &s, "/console/sign-out", &[("csrf", s.csrf.as_str())]).await;
     assert_eq!(location(&res), "/console/sign-in?ended=out");
-    assert_eq!(location(&get(&app, &s, "/console/overview").await), "/console/sign-in");
+    assert_eq!(
+        location(&get(&app, &s, "/console/overview").await),
+        "/console/sign-in"
+    );
 }
 
 #[tokio::test]
@@ -370,8 +418,17 @@ async fn a_customer_session_cannot_open_operator_pages_nor_other_accounts_reques
         .create_request(&b, &json!({"companyProfileId": profile, "phoneNumberType": "LOCAL", "areaCode": "20", "quantity": 1}))
         .await;
     let s = customer(&app, &a.id, &a.key).await;
-    for path in ["/console/review", "/console/stock", "/console/accounts", "/console/deliveries"] {
-        assert_eq!(get(&app, &s, path).await.status(), StatusCode::FORBIDDEN, "{path}");
+    for path in [
+        "/console/review",
+        "/console/stock",
+        "/console/accounts",
+        "/console/deliveries",
+    ] {
+        assert_eq!(
+            get(&app, &s, path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
     }
     let other = format!("/console/requests/{}", r["id"].as_str().unwrap());
     assert_eq!(get(&app, &s, &other).await.status(), StatusCode::NOT_FOUND);
@@ -397,7 +454,10 @@ async fn text_from_users_is_escaped_on_console_pages() {
         (&op, "/console/review".to_string()),
     ] {
         let page = get(&app, session, &path).await.text().await.unwrap();
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
         assert!(!page.contains("<script>alert(1)"), "{path}");
     }
 }
