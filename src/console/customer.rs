@@ -10,10 +10,10 @@ use maud::{Markup, html};
 use super::views::{self, Flash, Nav, csrf, status, time};
 use super::{CustomerConsole, FormData, OrInternal, html_page};
 use crate::AppState;
+use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
 use crate::api::requests::CreateNumberRequest;
-use crate::domain::{PhoneNumberType, RequestStatus, parse_uuid};
-use crate::error::ApiError;
+use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, parse_uuid};
 use crate::model::{CompanyProfile, NumberRequest};
 use crate::orders;
 use crate::store::{inventory, profiles, requests};
@@ -292,7 +292,10 @@ async fn approved_profiles(
             .await
             .or_500()?;
         let n = page.len() as i64;
-        out.extend(page.into_iter().filter(|p| p.status == "Approved"));
+        out.extend(
+            page.into_iter()
+                .filter(|p| p.status == ProfileStatus::Approved),
+        );
         skip += n;
         if n == 0 || skip >= total || skip >= 1000 {
             break;
@@ -324,7 +327,9 @@ async fn order_post(
         match (form.profile.clone(), form.kind.clone()) {
             (Some(p), Some(k)) => {
                 let created = match form.to_request(&p, &k).validate() {
-                    Ok(input) => orders::create(&state, &c.account_id, input, None).await,
+                    Ok(input) => orders::create(&state, &c.account_id, input, None)
+                        .await
+                        .map_err(ApiError::from),
                     Err(e) => Err(e),
                 };
                 match created {
@@ -378,8 +383,13 @@ async fn availability(
 ) -> Result<(i64, bool), ApiError> {
     let input = req.validate()?;
     let criteria = orders::criteria(country, &input);
-    let available = orders::available_units(state, &criteria, input.range_size).await?;
-    let assignable = match orders::plan(state, account, &input).await {
+    let available = orders::available_units(state, &criteria, input.range_size)
+        .await
+        .map_err(ApiError::from)?;
+    let assignable = match orders::plan(state, account, &input)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(plan) => !plan.restrictions.requires_review && available >= input.quantity,
         Err(e) if e.status.is_server_error() => return Err(e),
         Err(_) => false,
@@ -411,7 +421,7 @@ async fn order_content(
         .data
         .phone_number_types
         .iter()
-        .map(String::as_str)
+        .map(|t| t.as_str())
         .collect();
     let kind = form
         .kind
@@ -705,7 +715,10 @@ async fn cancel(
     };
     let reason = data.text("reason");
     let to = format!("/console/requests/{id}");
-    let flash = match orders::cancel(&state, &c.account_id, &id, reason).await {
+    let flash = match orders::cancel(&state, &c.account_id, &id, reason)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(r) => Flash::ok(format!("The request is {}.", r.status)),
         Err(e) if e.status == StatusCode::NOT_FOUND => return Err(super::not_found_page()),
         Err(e) if e.status.is_server_error() => return Err(super::internal(&e.body.message)),
@@ -806,7 +819,10 @@ async fn release(
     let Some(number) = number_param(data.get("number")) else {
         return Err(super::not_found_page());
     };
-    let flash = match orders::release(&state, &c.account_id, &number).await {
+    let flash = match orders::release(&state, &c.account_id, &number)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(n) => Flash::ok(format!("{} is released.", n.phone_number)),
         Err(e) if e.status.is_server_error() => return Err(super::internal(&e.body.message)),
         Err(e) if e.status == StatusCode::NOT_FOUND => {

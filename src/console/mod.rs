@@ -429,7 +429,7 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// An error of a service call as the console shows it: the API's message, and its field errors.
-pub fn api_error_page(console: &Console, title: &str, e: &crate::error::ApiError) -> Response {
+pub fn api_error_page(console: &Console, title: &str, e: &crate::api::error::ApiError) -> Response {
     if e.status.is_server_error() {
         return internal(&e.body.message);
     }

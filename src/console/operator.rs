@@ -11,10 +11,11 @@ use super::customer::{PER_PAGE, page_of, request_table_operator};
 use super::views::{self, Flash, Nav, csrf, status, time, time_ms};
 use super::{FormData, OperatorConsole, OrInternal, html_page};
 use crate::AppState;
+use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
-use crate::domain::{ProfileStatus, RequestStatus, now_ms, parse_uuid};
-use crate::error::ApiError;
+use crate::domain::{FieldError, RequestStatus, now_ms, parse_uuid};
 use crate::model::ImportResult;
+use crate::profiles::{Decision, ProfileError};
 use crate::store::{accounts, deliveries, inventory, profiles, requests, sessions};
 use crate::{orders, stock};
 
@@ -54,15 +55,6 @@ async fn review_page(
     let (pending_profiles, profiles_total) = profiles::pending_review(&state.db, 0, PER_PAGE)
         .await
         .or_500()?;
-    let mut versions = Vec::new();
-    for p in &pending_profiles {
-        versions.push(
-            profiles::updated_ms(&state.db, &p.id)
-                .await
-                .or_500()?
-                .unwrap_or(0),
-        );
-    }
     let f = requests::ListFilter {
         status: Some(RequestStatus::Pending),
         ..Default::default()
@@ -75,17 +67,17 @@ async fn review_page(
         section.card {
             h2 { "Company profiles waiting for approval " span.count { (profiles_total) } }
             @if pending_profiles.is_empty() { (views::empty("No profile waits for review.")) }
-            @for (p, version) in pending_profiles.iter().zip(&versions) {
+            @for p in &pending_profiles {
                 article.review data-profile=(p.id) {
                     div.card-head {
                         h3 { (p.data.name) }
-                        (status(&p.status))
+                        (status(p.status.as_str()))
                     }
                     dl.facts {
                         dt { "Company" } dd { (p.data.company_name) " · " (p.data.business_register_number) }
                         dt { "Representative" } dd { (p.data.representative_first_name) " " (p.data.representative_last_name) " " (views::opt(p.data.representative_phone_number.as_deref())) }
                         dt { "Address" } dd { (p.data.street) " " (p.data.house_number) ", " (p.data.postal_code) " " (p.data.city) @if let Some(r) = &p.data.region { ", " (r) } ", " (p.data.country_code) }
-                        dt { "Numbers" } dd { (p.data.number_country_code) " · " (p.data.phone_number_types.join(", ")) }
+                        dt { "Numbers" } dd { (p.data.number_country_code) " · " (views::types(&p.data.phone_number_types)) }
                         dt { "E-mail" } dd { (p.data.email_addresses.join(", ")) }
                         dt { "Account" } dd.mono { (p.account_id) }
                         dt { "Last change" } dd { (time(&p.updated_on)) @if let Some(r) = &p.status_reason { " · " (r) } }
@@ -93,13 +85,13 @@ async fn review_page(
                     div.review-actions {
                         form method="post" action={ "/console/review/profiles/" (p.id) "/approve" } {
                             (csrf(token))
-                            input type="hidden" name="version" value=(version);
+                            input type="hidden" name="version" value=(p.version);
                             input type="text" name="reason" placeholder="Reason (optional)" maxlength="1000" aria-label="Approval reason";
                             button.primary type="submit" { "Approve" }
                         }
                         form method="post" action={ "/console/review/profiles/" (p.id) "/reject" } {
                             (csrf(token))
-                            input type="hidden" name="version" value=(version);
+                            input type="hidden" name="version" value=(p.version);
                             input type="text" name="reason" placeholder="Reason (required)" maxlength="1000" required aria-label="Rejection reason";
                             button.danger type="submit" { "Reject" }
                         }
@@ -129,69 +121,40 @@ async fn review_profile(
     let Some(id) = parse_uuid(&id) else {
         return Err(super::not_found_page());
     };
-    let reason = data.text("reason");
-    let (new_status, reason) = match action.as_str() {
-        "approve" => (
-            ProfileStatus::Approved,
-            reason.unwrap_or_else(|| "Approved by the operator".into()),
-        ),
-        "reject" => match reason {
-            Some(r) => (ProfileStatus::Rejected, r),
-            None => {
-                return Ok(c
-                    .done(
-                        &state,
-                        Flash::error("A rejection needs a reason."),
-                        "/console/review",
-                    )
-                    .await);
-            }
-        },
+    let decision = match action.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
         _ => return Err(super::not_found_page()),
     };
-    if reason.chars().count() > 1000 {
-        return Ok(c
-            .done(
-                &state,
-                Flash::error("The reason must be at most 1000 characters."),
-                "/console/review",
-            )
-            .await);
-    }
-    let shown: Option<i64> = data.get("version").and_then(|v| v.parse().ok());
-    let Some(current) = profiles::get(&state.db, None, &id).await.or_500()? else {
-        return Err(super::not_found_page());
+    let reason = match data.text("reason") {
+        Some(r) if r.chars().count() > 1000 => {
+            Err(FieldError::new("reason", "must be at most 1000 characters"))
+        }
+        other => Ok(other),
     };
-    // Approve what was shown: the change is guarded by the version the page carried.
-    let done = profiles::update(
-        &state.db,
-        &id,
-        &current.data,
-        new_status.as_str(),
-        Some(&reason),
-        Some(shown.unwrap_or(-1)),
-        now_ms(),
-    )
-    .await
-    .or_500()?;
-    if !done {
-        let flash = Flash::error(format!(
-            "The profile \"{}\" changed since this page was loaded (412 PRECONDITION_FAILED). Nothing was changed; review it again below.",
-            current.data.name
-        ));
-        return Ok(c.done(&state, flash, "/console/review").await);
-    }
-    let verb = if new_status == ProfileStatus::Approved {
-        "approved"
-    } else {
-        "rejected"
+    // The page approves what it showed: the version it carried is the `If-Match` of the API.
+    // A form without one names no version at all, which nothing matches.
+    let shown = data
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(-1);
+    let name = match profiles::get(&state.db, None, &id).await.or_500()? {
+        Some(p) => p.data.name,
+        None => return Err(super::not_found_page()),
     };
-    Ok(c.done(
-        &state,
-        Flash::ok(format!("Profile \"{}\" {verb}.", current.data.name)),
-        "/console/review",
-    )
-    .await)
+    let flash = match crate::profiles::review(&state, &id, Some(shown), decision, reason).await {
+        Ok(p) => Flash::ok(format!(
+            "Profile \"{}\" is now {}.",
+            p.data.name,
+            views::status_label(p.status.as_str())
+        )),
+        Err(ProfileError::VersionMismatch { .. }) => Flash::error(format!(
+            "The profile \"{name}\" changed since this page was loaded (412 PRECONDITION_FAILED), so nothing was decided. Check the data shown below and decide again."
+        )),
+        Err(ProfileError::NotFound) => return Err(super::not_found_page()),
+        Err(e) => service_flash(ApiError::from(e))?,
+    };
+    Ok(c.done(&state, flash, "/console/review").await)
 }
 
 async fn review_request(
@@ -215,9 +178,13 @@ async fn review_request(
             .await);
     }
     let result = match action.as_str() {
-        "accept" => orders::accept(&state, &id, reason).await,
+        "accept" => orders::accept(&state, &id, reason)
+            .await
+            .map_err(ApiError::from),
         "reject" => match reason {
-            Some(r) => orders::reject(&state, &id, &r).await,
+            Some(r) => orders::reject(&state, &id, &r)
+                .await
+                .map_err(ApiError::from),
             None => {
                 return Ok(c
                     .done(
@@ -344,8 +311,8 @@ async fn import(
     let result = match file.filter(|f| !f.is_empty()) {
         None => Err(ApiError::field("file", "choose a CSV file")),
         Some(bytes) => match stock::parse_csv(&bytes).and_then(stock::validate) {
-            Ok(blocks) => stock::import(&state, &blocks).await,
-            Err(e) => Err(e),
+            Ok(blocks) => stock::import(&state, &blocks).await.map_err(ApiError::from),
+            Err(e) => Err(ApiError::from(e)),
         },
     };
     let (code, answer) = match result {

@@ -13,11 +13,11 @@ use super::customer::{PER_PAGE, page_of};
 use super::views::{self, Flash, Nav, csrf, status, time};
 use super::{CustomerConsole, FormData, OrInternal, html_page};
 use crate::AppState;
+use crate::api::error::ApiError;
 use crate::api::extract::{QueryParams, parse_object};
-use crate::api::profiles::{ProfileInput, create_for, new_profile, update_for};
 use crate::domain::parse_uuid;
-use crate::error::ApiError;
 use crate::model::ProfileData;
+use crate::profiles::{self as service, ProfileInput};
 use crate::store::profiles;
 
 pub fn router() -> Router<AppState> {
@@ -49,8 +49,8 @@ async fn list_page(
                                 tr {
                                     td { a href={ "/console/profiles/" (p.id) } { (p.data.name) } }
                                     td { (p.data.company_name) }
-                                    td { (p.data.number_country_code) " · " (p.data.phone_number_types.join(", ")) }
-                                    td { (status(&p.status)) }
+                                    td { (p.data.number_country_code) " · " (views::types(&p.data.phone_number_types)) }
+                                    td { (status(p.status.as_str())) }
                                     td { (views::opt(p.status_reason.as_deref())) }
                                     td { (time(&p.updated_on)) }
                                 }
@@ -144,7 +144,11 @@ impl Values {
                 .map(|(k, ..)| (*k, v[*k].as_str().unwrap_or("").to_string()))
                 .collect(),
             emails: d.email_addresses.join("\n"),
-            types: d.phone_number_types.clone(),
+            types: d
+                .phone_number_types
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
         }
     }
 
@@ -257,10 +261,10 @@ async fn create(
 ) -> Result<Response, Response> {
     c.console.check_csrf(&data)?;
     let v = Values::from_form(&data);
-    let result = match parse_object::<ProfileInput>(v.to_json().as_bytes())
-        .and_then(|(input, _)| new_profile(input))
-    {
-        Ok(profile) => create_for(&state, &c.account_id, profile, None).await,
+    let result = match parse_object::<ProfileInput>(v.to_json().as_bytes()) {
+        Ok((input, _)) => service::create(&state, &c.account_id, input, None)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match result {
@@ -268,7 +272,7 @@ async fn create(
             let body: Value = serde_json::from_str(&answer.body).unwrap_or_default();
             let flash = Flash::ok(format!(
                 "Profile created; its status is {}.",
-                body["status"].as_str().unwrap_or("PendingApproval")
+                views::status_label(body["status"].as_str().unwrap_or("PendingApproval"))
             ));
             Ok(c.console
                 .done(&state, flash, &format!("/console/profiles/{}", answer.id))
@@ -307,7 +311,7 @@ async fn edit_content(
         section.card {
             div.card-head {
                 h2 { (p.data.name) }
-                (status(&p.status))
+                (status(p.status.as_str()))
             }
             @if let Some(r) = &p.status_reason { p.reason { (r) } }
             p.muted { "Created " (time(&p.created_on)) " · updated " (time(&p.updated_on)) }
@@ -349,9 +353,18 @@ async fn update(
         return Err(super::not_found_page());
     };
     let v = Values::from_form(&data);
-    match update_for(&state, &c.account_id, &id, &v.to_json()).await {
+    let result = match parse_object::<ProfileInput>(v.to_json().as_bytes()) {
+        Ok((patch, _)) => service::update(&state, &c.account_id, &id, None, &patch)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(p) => {
-            let flash = Flash::ok(format!("Profile saved; its status is {}.", p.status));
+            let flash = Flash::ok(format!(
+                "Profile saved; its status is {}.",
+                views::status_label(p.status.as_str())
+            ));
             Ok(c.console
                 .done(&state, flash, &format!("/console/profiles/{id}"))
                 .await)

@@ -158,11 +158,15 @@ pub fn status(name: &str) -> Markup {
         "Rejected" | "failed" => "bad",
         _ => "neutral",
     };
-    let label = match name {
+    html! { span class={ "badge badge-" (class) } { (status_label(name)) } }
+}
+
+/// A status name as people read it.
+pub fn status_label(name: &str) -> &str {
+    match name {
         "PendingApproval" => "Pending approval",
         other => other,
-    };
-    html! { span class={ "badge badge-" (class) } { (label) } }
+    }
 }
 
 /// A time shown in UTC; the page script rewrites it to the reader's local time.
@@ -233,6 +237,14 @@ pub fn field(label: &str, name: &str, error: Option<&str>, input: Markup) -> Mar
 /// An empty-state line for a table without rows.
 pub fn empty(text: &str) -> Markup {
     html! { p.empty { (text) } }
+}
+
+/// The number types of a profile, comma-separated.
+pub fn types(list: &[crate::domain::PhoneNumberType]) -> String {
+    list.iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Text or a dash.

@@ -461,3 +461,73 @@ async fn text_from_users_is_escaped_on_console_pages() {
         assert!(!page.contains("<script>alert(1)"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_operator_approves_the_version_shown_and_a_changed_profile_is_refused() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let res = app.create_profile(&acct, &profile_body()).await;
+    let created: serde_json::Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    let page = get(&app, &op, "/console/review")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("data-profile=\"{id}\"")),
+        "listed for review"
+    );
+    let shown = created["version"].as_i64().unwrap().to_string();
+
+    // The customer changes the profile while the page is open.
+    let res = app
+        .client
+        .put(format!("{}/companyprofiles/{id}", app.cp(&acct.id)))
+        .header("X-CM-PRODUCTTOKEN", &acct.key)
+        .json(&json!({"city": "Rotterdam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let approve = format!("/console/review/profiles/{id}/approve");
+    let res = post(
+        &app,
+        &op,
+        &approve,
+        &[("csrf", op.csrf.as_str()), ("version", shown.as_str())],
+    )
+    .await;
+    assert_eq!(location(&res), "/console/review");
+    let page = get(&app, &op, "/console/review")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("changed since this page was loaded"),
+        "{page}"
+    );
+    let now = app
+        .get(&acct, &format!("{}/companyprofiles/{id}", app.cp(&acct.id)))
+        .await;
+    let now: serde_json::Value = now.json().await.unwrap();
+    assert_eq!(now["status"], "PendingApproval", "nothing approved");
+
+    // Reloaded, the page carries the new version and the approval goes through.
+    let version = now["version"].as_i64().unwrap().to_string();
+    post(
+        &app,
+        &op,
+        &approve,
+        &[("csrf", op.csrf.as_str()), ("version", version.as_str())],
+    )
+    .await;
+    let now = app
+        .get(&acct, &format!("{}/companyprofiles/{id}", app.cp(&acct.id)))
+        .await;
+    let now: serde_json::Value = now.json().await.unwrap();
+    assert_eq!(now["status"], "Approved");
+}
