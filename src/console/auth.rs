@@ -58,7 +58,7 @@ fn form(
                         input type="hidden" name="kind" value="customer";
                         (views::field("Account id", "account", None, html! {
                             input #account name="account" type="text" required autocomplete="username"
-                                placeholder="00000000-0000-0000-0000-000000000001" value=(account);
+                                value=(account);
                         }))
                         (views::field("API key", "key", None, html! {
                             input #key name="key" type="password" required autocomplete="current-password";

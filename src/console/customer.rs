@@ -128,7 +128,7 @@ pub fn request_table_operator(list: &[NumberRequest], token: &str) -> Markup {
                     @for r in list {
                         tr data-request=(r.id) {
                             td { (time(&r.created_on)) }
-                            td.mono.short { (r.account_id) }
+                            td.short { a.mono href={ "/console/accounts/" (r.account_id) } title=(r.account_id) { (r.account_id) } }
                             td { (r.quantity) @if let Some(s) = r.range_size { " × " (s) } " " (r.country_code) " " (r.phone_number_type) }
                             td { (locale_text(r.area_code.as_deref(), r.city.as_deref(), r.region.as_deref())) }
                             td.reason { (r.reason) @if let Some(cm) = &r.comment { br; span.muted { "“" (cm) "”" } } }
@@ -746,15 +746,15 @@ async fn numbers_page(
             } @else {
                 div.table-wrap {
                     table #numbers {
-                        thead { tr { th { "Number" } th { "Type" } th { "Area" } th { "Since" } th { "Request" } th {} } }
+                        thead { tr { th { "Number" } th.hide-sm { "Type" } th { "Area" } th.hide-sm { "Since" } th.hide-sm { "Request" } th {} } }
                         tbody {
                             @for n in &list {
                                 tr {
                                     td.mono { (n.phone_number) }
-                                    td { (n.country_code) " " (type_label(&n.phone_number_type)) }
+                                    td.hide-sm { (n.country_code) " " (type_label(n.phone_number_type.as_str())) }
                                     td { (locale_text(n.area_code.as_deref(), n.city.as_deref(), n.region.as_deref())) }
-                                    td { (time(&n.valid_from)) }
-                                    td { a href={ "/console/requests/" (n.number_request_id) } { "view" } }
+                                    td.hide-sm { (time(&n.valid_from)) }
+                                    td.hide-sm { a href={ "/console/requests/" (n.number_request_id) } { "view" } }
                                     td.actions-cell {
                                         a.button.small.danger-outline href={ "/console/numbers/release?number=" (urlencode(&n.phone_number)) } { "Release…" }
                                     }

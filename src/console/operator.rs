@@ -75,7 +75,7 @@ async fn review_page(
                     }
                     dl.facts {
                         dt { "Company" } dd { (p.data.company_name) " · " (p.data.business_register_number) }
-                        dt { "Representative" } dd { (p.data.representative_first_name) " " (p.data.representative_last_name) " " (views::opt(p.data.representative_phone_number.as_deref())) }
+                        dt { "Representative" } dd { (p.data.representative_first_name) " " (p.data.representative_last_name) @if let Some(ph) = &p.data.representative_phone_number { " · " (ph) } }
                         dt { "Address" } dd { (p.data.street) " " (p.data.house_number) ", " (p.data.postal_code) " " (p.data.city) @if let Some(r) = &p.data.region { ", " (r) } ", " (p.data.country_code) }
                         dt { "Numbers" } dd { (p.data.number_country_code) " · " (views::types(&p.data.phone_number_types)) }
                         dt { "E-mail" } dd { (p.data.email_addresses.join(", ")) }
