@@ -28,6 +28,11 @@ pub struct Config {
     pub database_wal_reserve_mib: u64,
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// Failed operator-token (and sign-in) attempts per minute per client address; 0: off.
+    pub auth_failure_limit: u32,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
     #[serde(default)]
     pub smtp_url: Option<String>,
     pub mail_dir: PathBuf,
@@ -78,6 +83,8 @@ impl Default for Config {
             database_pin_writer: true,
             database_wal_reserve_mib: 64,
             admin_token: None,
+            auth_failure_limit: 30,
+            metrics_token: None,
             smtp_url: None,
             mail_dir: PathBuf::from("data/mail"),
             mail_from: "numbers@localhost".into(),
@@ -205,6 +212,22 @@ impl Config {
             && t.trim().is_empty()
         {
             return bad("ADMIN_TOKEN", "must not be blank".into());
+        }
+        if self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return bad("METRICS_TOKEN", "must not be blank".into());
+        }
+        if self.smtp_url.is_none()
+            && let Some(file) = self
+                .mail_dir
+                .ancestors()
+                .find(|p| p.exists() && !p.is_dir())
+        {
+            let why = format!("{} is a file, not a folder", file.display());
+            return bad("MAIL_DIR", why);
         }
         if let Some(u) = &self.smtp_url {
             match url::Url::parse(u) {

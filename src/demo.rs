@@ -59,9 +59,26 @@ fn block(
     }
 }
 
-/// Seeds the demo account, profiles, restrictions and stock. Safe to run on every start.
+/// `serve --demo` on a database that holds other accounts: the demo's API key and admin token
+/// are public, so seeding them next to real data would open it to anyone (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refusing to seed the demo: the database holds {others} account(s) besides the demo account, and the demo's API key and admin token are public; use --demo only on a database of its own"
+)]
+pub struct Refused {
+    pub others: i64,
+}
+
+/// Seeds the demo account, profiles, restrictions and stock. Safe to run on every start; refuses
+/// ([`Refused`]) a database that holds accounts other than the demo account.
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     let db = &state.db;
+    let (_, total) = accounts::list_accounts(db, 0, 1).await?;
+    let demo_there = accounts::get_account(db, ACCOUNT_ID).await?.is_some();
+    let others = total - i64::from(demo_there);
+    if others > 0 {
+        return Err(Refused { others }.into());
+    }
     if accounts::get_account(db, ACCOUNT_ID).await?.is_none() {
         accounts::create_account(db, Some(ACCOUNT_ID), "Demo account", Some(API_KEY)).await?;
         let mut conn = db.write().acquire().await?;

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod profiles;
 pub mod stock;
 pub mod store;
+pub mod throttle;
 
 pub use netpolicy::callback_target_is_private;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     pub caches: Arc<cache::Caches>,
     /// Requests per second per API key (`NUMBERDESK_RATE_LIMIT`, burst twice that); None when 0.
     pub rate_limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
+    /// Failed operator-token (and sign-in) attempts per client address ([`throttle`]).
+    pub auth_throttle: Arc<throttle::AuthThrottle>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
                 let quota = governor::Quota::per_second(rate).allow_burst(burst);
                 Arc::new(governor::RateLimiter::keyed(quota))
             }),
+            auth_throttle: Arc::new(throttle::AuthThrottle::new(config.auth_failure_limit)),
             config: Arc::new(config),
         })
     }

@@ -113,7 +113,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e)
             if e.downcast_ref::<BackupError>()
-                .is_some_and(BackupError::is_usage) =>
+                .is_some_and(BackupError::is_usage)
+                || e.downcast_ref::<demo::Refused>().is_some() =>
         {
             eprintln!("numberdesk: {e:#}");
             ExitCode::from(2)

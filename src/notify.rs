@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::Rng;
 use sha2::Sha256;
 use tokio::sync::watch;
@@ -29,7 +29,7 @@ enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// With a gate: files created in one folder by many threads at once make the kernel spin
     /// on the folder's lock (most of the CPU under load, measured with perf), so two at a time.
-    Files(AsyncFileTransport<Tokio1Executor>, tokio::sync::Semaphore),
+    Files(std::path::PathBuf, tokio::sync::Semaphore),
 }
 
 /// Senders shared by the delivery workers.
@@ -84,10 +84,7 @@ impl Notifier {
             ),
             None => {
                 std::fs::create_dir_all(&config.mail_dir)?;
-                Mailer::Files(
-                    AsyncFileTransport::<Tokio1Executor>::new(&config.mail_dir),
-                    tokio::sync::Semaphore::new(2),
-                )
+                Mailer::Files(config.mail_dir.clone(), tokio::sync::Semaphore::new(2))
             }
         };
         Ok(Notifier {
@@ -186,7 +183,9 @@ impl Notifier {
                 let what = if e.is_timeout() {
                     format!("timed out after {} s", self.timeout.as_secs())
                 } else {
-                    error_chain(&e)
+                    // Without the URL: the target is shown beside the error anyway, and the
+                    // URL may carry credentials.
+                    error_chain(&e.without_url())
                 };
                 self.after_failure(d, what, None)
             }
@@ -237,12 +236,12 @@ impl Notifier {
                     self.timeout.as_secs()
                 )),
             },
-            Mailer::Files(t, gate) => {
+            Mailer::Files(dir, gate) => {
                 let _turn = gate.acquire().await;
-                t.send(message)
+                write_eml(dir, message.formatted())
                     .await
                     .map(|_| ())
-                    .map_err(|e| error_chain(&e))
+                    .map_err(|e| format!("writing the .eml file in {}: {e}", dir.display()))
             }
         };
         match sent {
@@ -273,6 +272,74 @@ impl Notifier {
         state.metrics.delivery(&d.channel, label);
         outcome
     }
+}
+
+/// A delivery as the operator's lists show it: the user name, password and query values of a
+/// callback URL are `***` (in `target` and wherever `lastError` repeats them), since they are
+/// often the receiver's credentials, which the customer gave and the operator need not see.
+pub fn redacted_for_operator(mut d: crate::model::Delivery) -> crate::model::Delivery {
+    if d.channel != "callback" {
+        return d;
+    }
+    let Ok(mut url) = url::Url::parse(&d.target) else {
+        return d;
+    };
+    let mut secrets: Vec<String> = Vec::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        secrets.extend(url.password().map(str::to_string));
+        secrets.push(url.username().to_string());
+        let _ = url.set_password(None);
+        let _ = url.set_username("***");
+    }
+    if url.query().is_some() {
+        let keys: Vec<String> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                secrets.push(v.into_owned());
+                k.into_owned()
+            })
+            .collect();
+        secrets.extend(url.query().map(str::to_string));
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|k| (k.as_str(), "***")));
+    }
+    if let Some(err) = &mut d.last_error {
+        // Longest first, so a value is not left half-replaced by a shorter one it contains.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for s in secrets.iter().filter(|s| s.len() >= 3) {
+            *err = err.replace(s.as_str(), "***");
+        }
+    }
+    d.target = url.to_string();
+    d
+}
+
+/// Writes one message as `<uuid>.eml` in `dir`. It is written to a hidden temporary file first
+/// and renamed into place when complete; when anything fails (a full disk) the temporary file is
+/// removed, so a failed attempt leaves no empty or cut-off message behind, and whoever picks up
+/// `*.eml` files never sees one half written.
+pub async fn write_eml(
+    dir: &std::path::Path,
+    message: Vec<u8>,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".").suffix(".eml.tmp");
+        // As a plain file write would create it (0666 less the umask), not private to us.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder.tempfile_in(&dir)?;
+        tmp.write_all(&message)?;
+        tmp.flush()?;
+        let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(path)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// `v1,<base64 HMAC-SHA256>` for every secret, space-separated (Standard Webhooks).

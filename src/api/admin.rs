@@ -523,6 +523,10 @@ async fn list_deliveries(
     }
     let (items, total) =
         crate::store::deliveries::list(&state.db, filter, page.skip, page.take).await?;
+    let items: Vec<_> = items
+        .into_iter()
+        .map(crate::notify::redacted_for_operator)
+        .collect();
     Ok(paged(items, page, total))
 }
 
@@ -550,5 +554,6 @@ async fn redeliver(
     let d = crate::store::deliveries::get(&state.db, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let d = crate::notify::redacted_for_operator(d);
     Ok((StatusCode::ACCEPTED, axum::Json(d)).into_response())
 }

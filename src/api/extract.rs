@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -80,8 +80,10 @@ impl FromRequestParts<AppState> for Customer {
     }
 }
 
-/// The operator: `Authorization: Bearer <NUMBERDESK_ADMIN_TOKEN>`. Without a configured token
-/// the operator API does not exist (404).
+/// The operator: `Authorization: Bearer <NUMBERDESK_ADMIN_TOKEN>` (the scheme in any case).
+/// Without a configured token the operator API does not exist (404). Failed attempts count
+/// against the client address ([`crate::throttle`]); an address over the limit gets 429 before
+/// its token is looked at.
 #[derive(Debug, Clone)]
 pub struct Operator;
 
@@ -95,23 +97,47 @@ impl FromRequestParts<AppState> for Operator {
         let Some(token) = state.config.admin_token.as_deref() else {
             return Err(ApiError::not_found());
         };
-        let given = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-            Ok(Operator)
-        } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "A valid operator token is required.",
-            ))
+        let client = client_ip(parts);
+        if let Some(ip) = client {
+            state.auth_throttle.check(ip)?;
         }
+        if bearer_token(&parts.headers).is_some_and(|given| secret_matches(given, token)) {
+            return Ok(Operator);
+        }
+        if let Some(ip) = client {
+            state.auth_throttle.failed(ip);
+        }
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "A valid operator token is required.",
+        ))
     }
+}
+
+/// The address of the connection a request came on.
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme name is matched in any
+/// case (RFC 9110 §11.1).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Compares a given secret with the configured one by their SHA-256 digests, in constant time:
+/// neither the content nor the length of the configured secret shows in the time taken.
+pub fn secret_matches(given: &str, configured: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(configured));
+    bool::from(a.as_slice().ct_eq(b.as_slice()))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

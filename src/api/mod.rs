@@ -62,6 +62,7 @@ pub fn openapi() -> serde_json::Value {
 
 fn with_webhooks(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).unwrap_or_default();
+    add_throttle_answers(&mut v);
     let header = |name: &str, desc: &str| serde_json::json!({"name": name, "in": "header", "required": true, "description": desc, "schema": {"type": "string"}});
     v["webhooks"] = serde_json::json!({
         "numberRequestStatusChanged": {"post": {
@@ -77,6 +78,40 @@ fn with_webhooks(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
         }}
     });
     v
+}
+
+/// Adds the 429 that the authentication layer can answer to every operation behind a key or
+/// the operator token: the per-key rate limit, and the failed-authentication throttle.
+fn add_throttle_answers(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+        for op in item.values_mut() {
+            let scheme = |name: &str| {
+                op.get("security")
+                    .and_then(|s| s.as_array())
+                    .is_some_and(|list| list.iter().any(|r| r.get(name).is_some()))
+            };
+            let why = if scheme("adminToken") {
+                "RATE_LIMITED: too many failed operator-token attempts from this client address in the last minute (NUMBERDESK_AUTH_FAILURE_LIMIT), correct tokens included"
+            } else if scheme("productToken") {
+                "RATE_LIMITED: more requests per second than NUMBERDESK_RATE_LIMIT allows for this API key"
+            } else {
+                continue;
+            };
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            responses.entry("429").or_insert_with(|| {
+                serde_json::json!({
+                    "description": why,
+                    "headers": {"Retry-After": {"description": "Whole seconds to wait", "schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                })
+            });
+        }
+    }
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -191,7 +226,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// The Prometheus text; with `NUMBERDESK_METRICS_TOKEN` set, only for `Authorization: Bearer`
+/// with that token.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = state.config.metrics_token.as_deref()
+        && !extract::bearer_token(&headers).is_some_and(|t| extract::secret_matches(t, token))
+    {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "A valid metrics token is required.",
+        )
+        .into_response();
+    }
     let text = state.metrics.render(&state.db).await;
     (
         [(

@@ -131,3 +131,425 @@ async fn callbacks_to_special_purpose_and_embedded_addresses_are_refused_at_crea
     let req = app.create_request(&acct, &body).await;
     assert_eq!(req["status"], "Completed");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operator token: scheme, throttle
+// ---------------------------------------------------------------------------------------------
+
+async fn admin_with(app: &TestApp, authorization: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/admin/v1/accounts"))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_in_any_case() {
+    let app = spawn_app().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let res = admin_with(&app, &format!("{scheme} {ADMIN_TOKEN}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
+    for wrong in [
+        format!("Basic {ADMIN_TOKEN}"),
+        format!("Bearer{ADMIN_TOKEN}"),
+        format!("Bearer {ADMIN_TOKEN}x"),
+        format!("Bearer {}", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
+        ADMIN_TOKEN.to_string(),
+        "Bearer ".to_string(),
+    ] {
+        let res = admin_with(&app, &wrong).await;
+        expect_error(res, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
+}
+
+#[tokio::test]
+async fn failed_operator_tokens_are_throttled_per_address_for_the_rest_of_the_minute() {
+    let app = spawn_app_with(|c| c.auth_failure_limit = 3).await;
+    let acct = app.create_account("Unaffected").await;
+    for _ in 0..3 {
+        let res = admin_with(&app, "Bearer wrong-token").await;
+        expect_error(res, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
+    // Over the limit: the right token is refused too, with how long to wait.
+    for auth in [format!("Bearer {ADMIN_TOKEN}"), "Bearer wrong".to_string()] {
+        let res = admin_with(&app, &auth).await;
+        let wait = header_i64(&res, "retry-after");
+        assert!((1..=60).contains(&wait), "Retry-After {wait}");
+        expect_error(res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
+    }
+    let res = app
+        .client
+        .post(app.url("/admin/v1/accounts"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"name": "Blocked"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
+    // Nothing was created meanwhile, and customer keys are not affected.
+    let res = app
+        .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_default_throttle_allows_thirty_failures_a_minute() {
+    let app = spawn_app().await;
+    for i in 0..30 {
+        let res = admin_with(&app, &format!("Bearer guess-{i}")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = admin_with(&app, &format!("Bearer {ADMIN_TOKEN}")).await;
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
+}
+
+#[tokio::test]
+async fn a_limit_of_zero_turns_the_throttle_off() {
+    let app = spawn_app_with(|c| c.auth_failure_limit = 0).await;
+    for _ in 0..60 {
+        let res = admin_with(&app, "Bearer wrong").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = admin_with(&app, &format!("Bearer {ADMIN_TOKEN}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn openapi_lists_429_for_operator_and_customer_operations() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let accounts = &doc["paths"]["/admin/v1/accounts"]["post"]["responses"]["429"];
+    assert!(
+        accounts["description"]
+            .as_str()
+            .unwrap()
+            .contains("failed operator-token")
+    );
+    let create = &doc["paths"]["/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests"]["post"]
+        ["responses"]["429"];
+    assert!(create.is_object(), "{create}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics behind a token
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn metrics_token_protects_the_metrics_page() {
+    let app = spawn_app_with(|c| c.metrics_token = Some("scrape-secret".into())).await;
+    let get = |auth: Option<&'static str>| {
+        let mut r = app.client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic scrape-secret"),
+        Some("Bearer scrape-secre"),
+        Some(concat!("Bearer ", "test-admin-token")),
+    ] {
+        let res = get(auth).await.unwrap();
+        expect_error(res, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
+    for auth in ["Bearer scrape-secret", "bearer scrape-secret"] {
+        let res = get(Some(auth)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.text().await.unwrap().contains("numberdesk_"));
+    }
+    // Without the setting the page stays open (the other tests rely on that too).
+    let open = spawn_app().await;
+    let res = open.client.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries: credentials in callback URLs, .eml files on a full disk
+// ---------------------------------------------------------------------------------------------
+
+/// Polls the request's events until `f` accepts them.
+async fn wait_events(
+    app: &TestApp,
+    acct: &Acct,
+    id: &str,
+    what: &str,
+    f: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let events = app.events(acct, id).await;
+        if f(&events) {
+            return events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen: {events:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_operators_delivery_list_hides_credentials_in_callback_urls() {
+    let app = spawn_app_with(|c| {
+        c.allow_private_callbacks = true;
+        // No retries: the first failure is final, so the operator may replay it.
+        c.webhook_retry_schedule = vec![];
+    })
+    .await;
+    let acct = app.create_account("Secretive").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 1).await;
+    // Nothing listens there: the attempt fails with a connection error.
+    let port = crate::notify_support::free_port();
+    let url = format!("http://hookuser:s3cr3t-pw@127.0.0.1:{port}/hook?token=tok-abc123&x=1");
+    let mut body = request_body(&profile, 1);
+    body["callbackUrl"] = serde_json::json!(url);
+    let req = app.create_request(&acct, &body).await;
+    let id = s(&req["id"]);
+    let events = wait_events(&app, &acct, &id, "a failed attempt", |ev| {
+        ev.first()
+            .is_some_and(|e| e["callback"]["state"] == "failed")
+    })
+    .await;
+    // The customer sees their own URL as given.
+    assert_eq!(events[0]["callback"]["target"], url.as_str());
+    let res = app.admin_get("/admin/v1/deliveries").await;
+    let text = res.text().await.unwrap();
+    for secret in ["hookuser", "s3cr3t-pw", "tok-abc123"] {
+        assert!(!text.contains(secret), "{secret} shows in {text}");
+    }
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let d = list.iter().find(|d| d["channel"] == "callback").unwrap();
+    assert_eq!(
+        d["target"],
+        format!("http://***@127.0.0.1:{port}/hook?token=***&x=***")
+    );
+    assert!(!s(&d["lastError"]).is_empty());
+    // So does the redeliver answer.
+    let res = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/deliveries/{}/redeliver", s(&d["id"])),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let text = res.text().await.unwrap();
+    assert!(
+        !text.contains("s3cr3t-pw") && text.contains("***@127.0.0.1"),
+        "{text}"
+    );
+}
+
+/// A tmpfs of 64 KiB mounted on a folder; unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_failed_eml_write_leaves_no_file_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    let Some(_disk) = SmallDisk::mount(&mail) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    // Fill the disk.
+    let filler = mail.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        while f.write_all(&[b'x'; 4096]).is_ok() {}
+    }
+    let app = spawn_app_in(dir.path(), |c| {
+        c.smtp_url = None;
+        c.webhook_retry_schedule = vec![1; 30];
+    })
+    .await;
+    let acct = app.create_account("Full disk").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 1).await;
+    let req = app.create_request(&acct, &request_body(&profile, 1)).await;
+    let id = s(&req["id"]);
+    let events = wait_events(&app, &acct, &id, "a failed mail attempt", |ev| {
+        ev.first()
+            .and_then(|e| e["emails"].get(0))
+            .is_some_and(|m| m["attempts"].as_i64() >= Some(1) && m["lastError"].is_string())
+    })
+    .await;
+    let mail_delivery = &events[0]["emails"][0];
+    assert_eq!(mail_delivery["state"], "pending");
+    assert!(
+        s(&mail_delivery["lastError"]).contains("space"),
+        "{mail_delivery}"
+    );
+    assert_eq!(names_in(&mail), ["filler"], "a failed write left a file");
+    // Room again: the next attempt writes the whole message.
+    std::fs::remove_file(&filler).unwrap();
+    wait_events(&app, &acct, &id, "the mail delivered", |ev| {
+        ev.first()
+            .and_then(|e| e["emails"].get(0))
+            .is_some_and(|m| m["state"] == "delivered")
+    })
+    .await;
+    let names = names_in(&mail);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with(".eml"), "{names:?}");
+    let text = std::fs::read_to_string(mail.join(&names[0])).unwrap();
+    assert!(text.contains(&id[..8]), "{text}");
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up: the mail folder, serve --demo
+// ---------------------------------------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_numberdesk");
+
+/// The binary with no inherited `NUMBERDESK_*` settings, on `dir/nd.db`.
+fn numberdesk(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("NUMBERDESK_") {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(dir)
+        .env(
+            "NUMBERDESK_DATABASE_URL",
+            format!("sqlite://{}/nd.db", dir.display()),
+        )
+        .env("NUMBERDESK_DATABASE_WAL_RESERVE_MIB", "1")
+        .env("NUMBERDESK_MAIL_DIR", dir.join("mail"))
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Runs `serve` (with `extra` arguments) and expects it to stop by itself within 30 s; returns
+/// (exit code, stderr).
+fn serve_expecting_exit(c: &mut std::process::Command, extra: &[&str]) -> (Option<i32>, String) {
+    let mut child = c
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "serve kept running: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_mail_dir_that_is_a_file_stops_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    for mail_dir in [file.clone(), file.join("mail")] {
+        let (code, stderr) = serve_expecting_exit(
+            numberdesk(dir.path()).env("NUMBERDESK_MAIL_DIR", &mail_dir),
+            &[],
+        );
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("NUMBERDESK_MAIL_DIR"), "{stderr}");
+        assert!(stderr.contains("is a file"), "{stderr}");
+    }
+    // With SMTP the folder is not used, so it does not matter.
+    let out = numberdesk(dir.path())
+        .env("NUMBERDESK_MAIL_DIR", &file)
+        .env("NUMBERDESK_SMTP_URL", "smtp://127.0.0.1:2525")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_demo_refuses_a_database_with_other_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = numberdesk(dir.path())
+        .args(["account", "create", "--name", "Real customer"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, stderr) = serve_expecting_exit(&mut numberdesk(dir.path()), &["--demo"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("refusing to seed the demo"), "{stderr}");
+    // Nothing was seeded: the demo account does not exist there.
+    let db = rusqlite::Connection::open(dir.path().join("nd.db")).unwrap();
+    let demo: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM accounts WHERE id = '00000000-0000-0000-0000-000000000001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(demo, 0);
+}
