@@ -119,19 +119,6 @@ fn key(ip: IpAddr) -> IpAddr {
     }
 }
 
-impl From<Throttled> for crate::error::ApiError {
-    fn from(t: Throttled) -> Self {
-        crate::error::ApiError {
-            retry_after: Some(t.retry_after_secs),
-            ..crate::error::ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "Too many failed sign-in attempts from this address; retry after the number of seconds in Retry-After.",
-            )
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use crate::orders::OrderError;
 use crate::profiles::ProfileError;
 use crate::stock::StockError;
 use crate::store::StoreError;
+use crate::throttle::Throttled;
 
 /// The error body: `{"messageCode","message","messageDetail","errors"}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -228,3 +229,16 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<Throttled> for ApiError {
+    fn from(t: Throttled) -> Self {
+        ApiError {
+            retry_after: Some(t.retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many failed sign-in attempts from this address; retry after the number of seconds in Retry-After.",
+            )
+        }
+    }
+}
