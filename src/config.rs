@@ -44,6 +44,8 @@ pub struct Config {
     pub auto_approve_profiles: bool,
     pub aging_secs: u64,
     pub rate_limit: u32,
+    /// Open (`Pending` or `Accepted`) requests per account; a create past it is refused.
+    pub max_open_requests: i64,
     /// Open connections at once; none: 80 % of the descriptor limit (raised to the hard limit
     /// at start-up). At the cap the oldest connections without a request in progress close.
     #[serde(default)]
@@ -94,6 +96,7 @@ impl Default for Config {
             auto_approve_profiles: false,
             aging_secs: 7_776_000,
             rate_limit: 50,
+            max_open_requests: 1000,
             max_connections: None,
             max_connections_per_address: None,
             header_read_timeout_secs: 10,
@@ -251,6 +254,9 @@ impl Config {
         }
         if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 600 {
             return bad("WEBHOOK_TIMEOUT_SECS", "must be 1..600".into());
+        }
+        if !(1..=10_000_000).contains(&self.max_open_requests) {
+            return bad("MAX_OPEN_REQUESTS", "must be 1..10000000".into());
         }
         if self.max_connections == Some(0) {
             return bad("MAX_CONNECTIONS", "must be at least 1".into());

@@ -197,6 +197,17 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The lowest UUIDv7 text of millisecond `ms`: every id made at or after `ms` sorts at or after
+/// it, so `id >= id_floor(t)` selects the rows created since `t`.
+pub fn id_floor(ms: i64) -> String {
+    let ms = ms.max(0) as u64;
+    format!(
+        "{:08x}-{:04x}-0000-0000-000000000000",
+        (ms >> 16) & 0xffff_ffff,
+        ms & 0xffff
+    )
+}
+
 /// Parses a UUID in any accepted spelling and returns the canonical lowercase form.
 pub fn parse_uuid(s: &str) -> Option<String> {
     uuid::Uuid::parse_str(s).ok().map(|u| u.to_string())
@@ -238,6 +249,17 @@ pub fn is_nanpa(country: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn id_floor_sorts_before_every_id_made_since_and_after_older_ones() {
+        let before = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let floor = id_floor(now_ms());
+        let after = new_id();
+        assert!(before < floor, "{before} < {floor}");
+        assert!(floor <= after, "{floor} <= {after}");
+        assert_eq!(id_floor(0), "00000000-0000-0000-0000-000000000000");
+    }
+
     use super::*;
 
     #[test]

@@ -75,6 +75,11 @@ pub enum OrderError {
     /// Release of a number the account does not hold.
     #[error("The account does not hold this number.")]
     NumberNotHeld,
+    /// The account has `NUMBERDESK_MAX_OPEN_REQUESTS` open requests already.
+    #[error(
+        "The account already has {0} open (Pending or Accepted) requests, the most it may have; wait for some to complete or cancel some."
+    )]
+    TooManyOpenRequests(i64),
     /// The create writer is gone (the process is stopping).
     #[error("The service is stopping; try again shortly.")]
     Stopping,
@@ -259,6 +264,10 @@ pub async fn create(
         return Ok(answer);
     }
     let plan = plan(state, account_id, &input).await?;
+    let max_open = state.config.max_open_requests;
+    if requests::open_count(&state.db, account_id).await? >= max_open {
+        return Err(OrderError::TooManyOpenRequests(max_open));
+    }
     let (reply, answer) = oneshot::channel();
     let job = CreateJob {
         work: CreateWork {
@@ -615,32 +624,102 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> OrderResult<bool>
     .await
 }
 
-/// Fulfils open requests oldest first, each in its own transaction. A request that cannot be met
-/// does not hold back younger ones; criteria already found short for a smaller need are skipped.
-pub async fn fulfil_open(state: &AppState) -> OrderResult<usize> {
+/// Which open requests a fulfilment pass tries.
+#[derive(Debug, Clone, Copy)]
+pub enum Fulfil<'a> {
+    /// Every open request: at start-up and after aged numbers came back.
+    All,
+    /// Requests created in the last [`RECENT_MS`]: those whose create may have raced an import
+    /// on another connection (on PostgreSQL a create's claim can miss stock committed while
+    /// its transaction runs, and commit `Pending` after that import's own pass).
+    Recent,
+    /// Requests that newly added stock of these locales can serve (after an import).
+    Stock(&'a [Criteria]),
+}
+
+/// How far back [`Fulfil::Recent`] looks.
+pub const RECENT_MS: i64 = 10_000;
+
+/// True when stock of `locale` (its own country, type, area code, city and region) can serve
+/// `req`: the same country and type, and every criterion `req` names is the locale's.
+fn serves(locale: &Criteria, req: &NumberRequest) -> bool {
+    let same = |want: &Option<String>, have: &Option<String>| {
+        want.is_none() || inventory::key(want.as_deref()) == inventory::key(have.as_deref())
+    };
+    locale.country_code == req.country_code
+        && locale.phone_number_type == req.phone_number_type
+        && (req.area_code.is_none() || req.area_code == locale.area_code)
+        && same(&req.city, &locale.city)
+        && same(&req.region, &locale.region)
+}
+
+/// Fulfils the open requests of `scope` oldest first, each in its own transaction. A request
+/// that cannot be met does not hold back younger ones; a read of the free units comes before
+/// any write transaction, and criteria already found short for a smaller need are skipped, so
+/// requests stock cannot serve cost a read each, and requests outside the scope nothing. Stops
+/// early (between requests) when `stop` turns true.
+pub async fn fulfil(
+    state: &AppState,
+    scope: Fulfil<'_>,
+    stop: Option<&tokio::sync::watch::Receiver<bool>>,
+) -> OrderResult<usize> {
     let _guard = state.fulfil_lock.lock().await;
+    let since = crate::domain::id_floor(now_ms() - RECENT_MS);
+    let scopes: Vec<(requests::OpenScope, Option<&Criteria>)> = match scope {
+        Fulfil::All => vec![(requests::OpenScope::All, None)],
+        Fulfil::Recent => vec![(requests::OpenScope::Since(&since), None)],
+        Fulfil::Stock(locales) => {
+            let mut seen = std::collections::HashSet::new();
+            locales
+                .iter()
+                .filter(|&l| seen.insert(l))
+                .map(|l| {
+                    let s = requests::OpenScope::Stock {
+                        country_code: &l.country_code,
+                        phone_number_type: &l.phone_number_type,
+                        area_code: l.area_code.as_deref(),
+                    };
+                    (s, Some(l))
+                })
+                .collect()
+        }
+    };
+    // Every request in reach, oldest first across the locales.
+    let mut rows: Vec<RequestRow> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (scope, locale) in scopes {
+        let mut after = String::new();
+        loop {
+            let batch = requests::open_for_fulfilment(&state.db, scope, &after, 500).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.request.id.clone();
+            rows.extend(batch.into_iter().filter(|r| {
+                locale.is_none_or(|l| serves(l, &r.request)) && ids.insert(r.request.id.clone())
+            }));
+            if stop.is_some_and(|s| *s.borrow()) {
+                return Ok(0);
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.request.id.cmp(&b.request.id));
     let mut done = 0;
     let mut short: HashMap<(Criteria, Option<i64>), i64> = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let batch = requests::open_for_fulfilment(&state.db, &after, 500).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.request.id.clone();
-        for row in &batch {
-            let c = (criteria_of(&row.request), row.request.range_size);
-            if short
-                .get(&c)
-                .is_some_and(|&need| row.request.quantity >= need)
-            {
-                continue;
-            }
-            if try_fulfil(state, row).await? {
-                done += 1;
-                state.metrics.request_created(RequestStatus::Completed.id());
-            } else {
-                let need = short.entry(c).or_insert(i64::MAX);
-                *need = (*need).min(row.request.quantity);
-            }
+    for row in &rows {
+        if stop.is_some_and(|s| *s.borrow()) {
+            break;
+        }
+        let req = &row.request;
+        let c = (criteria_of(req), req.range_size);
+        if short.get(&c).is_some_and(|&need| req.quantity >= need) {
+            continue;
+        }
+        let enough = available_units(state, &c.0, c.1).await? >= req.quantity;
+        if enough && try_fulfil(state, row).await? {
+            done += 1;
+            state.metrics.request_created(RequestStatus::Completed.id());
+        } else {
+            let need = short.entry(c).or_insert(i64::MAX);
+            *need = (*need).min(req.quantity);
         }
     }
     Ok(done)

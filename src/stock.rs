@@ -8,7 +8,7 @@ use crate::domain::{FieldError, PhoneNumberType, describe, e164_value, is_countr
 use crate::model::ImportResult;
 use crate::orders::OrderError;
 use crate::store::StoreError;
-use crate::store::inventory::{self, StockRun};
+use crate::store::inventory::{self, Criteria, StockRun};
 
 /// Why an import did not happen (or did not finish).
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +254,21 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> StockResult<Impo
     if !batch.is_empty() {
         added += write_runs(state, &batch).await?;
     }
-    crate::orders::fulfil_open(state)
+    // Only the open requests this stock can serve are tried: their number does not grow with
+    // the open requests for other places.
+    let locales: Vec<Criteria> = blocks
+        .iter()
+        .map(|b| Criteria {
+            country_code: b.country_code.clone(),
+            phone_number_type: b.phone_number_type.clone(),
+            area_code: b.area_code.clone(),
+            city: b.city.clone(),
+            region: b.region.clone(),
+        })
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    crate::orders::fulfil(state, crate::orders::Fulfil::Stock(&locales), None)
         .await
         .map_err(|e| StockError::Fulfil(Box::new(e)))?;
     Ok(ImportResult {

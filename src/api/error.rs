@@ -181,6 +181,7 @@ impl From<OrderError> for ApiError {
                 (StatusCode::CONFLICT, "REQUEST_FINALIZED")
             }
             OrderError::AlreadyAccepted => (StatusCode::CONFLICT, "INVALID_STATUS_TRANSITION"),
+            OrderError::TooManyOpenRequests(_) => (StatusCode::CONFLICT, "TOO_MANY_OPEN_REQUESTS"),
             OrderError::Stopping => return ApiError::unavailable(),
             OrderError::Idempotency(e) => return e.into(),
             OrderError::Store(e) => return e.into(),

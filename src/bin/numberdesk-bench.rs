@@ -514,39 +514,41 @@ async fn setup(
             );
         }
         // The seeded requests' e-mails go out first, so they do not share the measured window.
-        let auth = format!("Bearer {token}");
-        let drained = Instant::now();
-        loop {
-            let (_, headers, _) = c
-                .exchange(
-                    Method::GET,
-                    &format!("{ADMIN}/deliveries?state=pending&take=1"),
-                    None,
-                    &[("authorization", &auth)],
-                )
-                .await?;
-            let total: u64 = headers
-                .get("x-cm-pagination-total")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .context("no x-cm-pagination-total")?;
-            if total == 0 {
-                break;
-            }
-            ensure!(
-                drained.elapsed() < Duration::from_secs(1800),
-                "the outbox did not drain"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let took = drain_outbox(&mut c, token).await?;
         if !args.json {
-            println!(
-                "set-up: outbox drained in {:.1} s",
-                drained.elapsed().as_secs_f64()
-            );
+            println!("set-up: outbox drained in {took:.1} s");
         }
     }
     Ok(world)
+}
+
+/// Waits until no delivery is pending; answers the seconds it took.
+async fn drain_outbox(c: &mut Conn, token: &str) -> anyhow::Result<f64> {
+    let auth = format!("Bearer {token}");
+    let drained = Instant::now();
+    loop {
+        let (_, headers, _) = c
+            .exchange(
+                Method::GET,
+                &format!("{ADMIN}/deliveries?state=pending&take=1"),
+                None,
+                &[("authorization", &auth)],
+            )
+            .await?;
+        let total: u64 = headers
+            .get("x-cm-pagination-total")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .context("no x-cm-pagination-total")?;
+        if total == 0 {
+            return Ok(drained.elapsed().as_secs_f64());
+        }
+        ensure!(
+            drained.elapsed() < Duration::from_secs(1800),
+            "the outbox did not drain"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Creates `n` requests through the API from `conns` connections; returns their ids.
@@ -649,8 +651,11 @@ async fn sweep(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Resu
         "set-up: {n} open requests over {n} criteria in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    // Let the creates' e-mails and the first sweeps pass.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The creates' e-mails go out first, and the requests stop being recent (10 s).
+    let mut c = Conn::open(addr).await?;
+    let took = drain_outbox(&mut c, &args.admin_token).await?;
+    println!("set-up: outbox drained in {took:.1} s");
+    tokio::time::sleep(Duration::from_secs(12)).await;
     let pid = *servers
         .pids()
         .first()
@@ -663,7 +668,6 @@ async fn sweep(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Resu
         "idle: the server used {used:.2} s of CPU in {window:.1} s ({:.0} % of one core)",
         used / window * 100.0
     );
-    let mut c = Conn::open(addr).await?;
     let mut waits = Vec::new();
     for i in 0..5 {
         let one = json!({"numbers": [{"start": format!("+{}", STOCK_BASE - 1_000_000 + i), "count": 1,

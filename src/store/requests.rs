@@ -680,22 +680,76 @@ pub async fn phone_numbers(
     Ok((list, total))
 }
 
-/// Open requests that stock may fulfil now, oldest first: `Pending` without review, or `Accepted`.
+/// Which open requests a fulfilment pass reads.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenScope<'a> {
+    /// Every open request.
+    All,
+    /// Requests created at or after this id (ids are UUIDv7: creation order).
+    Since(&'a str),
+    /// Requests that stock of this country, type and area code can serve: the same country and
+    /// type, and the same area code or none (city and region are compared by the caller).
+    Stock {
+        country_code: &'a str,
+        phone_number_type: &'a str,
+        area_code: Option<&'a str>,
+    },
+}
+
+/// Open requests that stock may fulfil now (`Pending` without review, or `Accepted`) in
+/// `scope`, oldest first, after `after_id`.
 pub async fn open_for_fulfilment(
     db: &Db,
+    scope: OpenScope<'_>,
     after_id: &str,
     limit: i64,
 ) -> Result<Vec<RequestRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM number_requests WHERE ((status_id = {p} AND requires_review = 0) OR status_id = {a}) AND id > $1 ORDER BY id LIMIT $2",
+    let mut params: Vec<&str> = vec![after_id];
+    let extra = match scope {
+        OpenScope::All => String::new(),
+        OpenScope::Since(from) => {
+            params.push(from);
+            " AND id >= $2".to_string()
+        }
+        OpenScope::Stock {
+            country_code,
+            phone_number_type,
+            area_code,
+        } => {
+            params.extend([country_code, phone_number_type]);
+            let area = match area_code {
+                Some(a) => {
+                    params.push(a);
+                    " AND (area_code IS NULL OR area_code = $4)"
+                }
+                None => " AND area_code IS NULL",
+            };
+            format!(" AND country_code = $2 AND phone_number_type = $3{area}")
+        }
+    };
+    let sql = format!(
+        "SELECT {COLS} FROM number_requests WHERE ((status_id = {p} AND requires_review = 0) OR status_id = {a}) AND id > $1{extra} ORDER BY id LIMIT {limit}",
         p = RequestStatus::Pending.id(),
         a = RequestStatus::Accepted.id()
-    ))
-    .bind(after_id)
-    .bind(limit)
-    .fetch_all(db.read())
-    .await?;
+    );
+    let mut q = sqlx::query(&sql);
+    for p in params {
+        q = q.bind(p);
+    }
+    let rows = q.fetch_all(db.read()).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// How many open requests (`Pending` or `Accepted`) an account has, from the counters.
+pub async fn open_count(db: &Db, account_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts WHERE account_id = $1 AND status_id IN ({}, {})",
+        RequestStatus::Pending.id(),
+        RequestStatus::Accepted.id()
+    ))
+    .bind(account_id)
+    .fetch_one(db.read())
+    .await
 }
 
 /// Request counts by status, for `/metrics`.

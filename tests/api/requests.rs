@@ -340,6 +340,56 @@ async fn open_requests_are_fulfilled_oldest_first_and_a_big_one_does_not_block_a
 }
 
 #[tokio::test]
+async fn an_import_completes_the_requests_its_stock_serves_and_leaves_the_others_pending() {
+    let (app, acct, profile) = setup().await;
+    let by_city = app
+        .create_request(&acct, &json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL", "city": "AMSTERDAM"}))
+        .await;
+    let by_area = app.create_request(&acct, &request_body(&profile, 1)).await;
+    let elsewhere = app
+        .create_request(&acct, &json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL", "areaCode": "10"}))
+        .await;
+    let other_city = app
+        .create_request(&acct, &json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL", "areaCode": "20", "city": "Haarlem"}))
+        .await;
+    app.import_nl_local("+31201000000", 5).await;
+    for (req, want) in [
+        (&by_city, "Completed"),
+        (&by_area, "Completed"),
+        (&elsewhere, "Pending"),
+        (&other_city, "Pending"),
+    ] {
+        let now = app.get_request(&acct, &s(&req["id"])).await;
+        assert_eq!(now["status"], want, "{now}");
+    }
+    assert_eq!(app.stock_counts("NL", "LOCAL", "20").await.assigned, 2);
+}
+
+#[tokio::test]
+async fn a_create_past_the_accounts_open_request_cap_is_409_and_writes_nothing() {
+    let app = spawn_app_with(|c| c.max_open_requests = 2).await;
+    let acct = app.create_account("capped").await;
+    let profile = app.approved_profile(&acct).await;
+    let first = app.create_request(&acct, &request_body(&profile, 1)).await;
+    app.create_request(&acct, &request_body(&profile, 1)).await;
+    let res = app.post_request(&acct, &request_body(&profile, 1)).await;
+    let body = expect_error(res, StatusCode::CONFLICT, "TOO_MANY_OPEN_REQUESTS").await;
+    assert!(s(&body["message"]).contains('2'), "{body}");
+    let res = app
+        .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
+        .await;
+    assert_eq!(header_i64(&res, "x-cm-pagination-total"), 2);
+    // Another account is not affected, and a cancel makes room again.
+    let other = app.create_account("other").await;
+    let other_profile = app.approved_profile(&other).await;
+    app.create_request(&other, &request_body(&other_profile, 1))
+        .await;
+    expect_json(app.cancel(&acct, &s(&first["id"])).await, StatusCode::OK).await;
+    let again = app.create_request(&acct, &request_body(&profile, 1)).await;
+    assert_eq!(again["status"], "Pending");
+}
+
+#[tokio::test]
 async fn cancel_pending_request_answers_200_cancelled_and_second_cancel_is_409() {
     let (app, acct, profile) = setup().await;
     let req = app.create_request(&acct, &request_body(&profile, 2)).await;
