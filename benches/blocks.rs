@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let state = AppState::new(config).await?;
     let (account_id, profile_id) = common::account_with_profile(&state).await?;
-    let mut r = Restrictions::defaults("NL", "LOCAL");
+    let mut r = Restrictions::defaults("NL", numberdesk::domain::PhoneNumberType::Local);
     r.ranges_supported = true;
     r.allowed_range_sizes = vec![10, 100, 1000];
 
@@ -167,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
     {
         let c = inventory::Criteria {
             country_code: "NL".into(),
-            phone_number_type: "LOCAL".into(),
+            phone_number_type: numberdesk::domain::PhoneNumberType::Local,
             area_code: Some("20".into()),
             city: None,
             region: None,

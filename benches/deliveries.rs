@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         first: 31_200_000_000,
         count: n as i64,
         country_code: "NL".into(),
-        phone_number_type: "LOCAL".into(),
+        phone_number_type: numberdesk::domain::PhoneNumberType::Local,
         area_code: Some("20".into()),
         city: Some("Amsterdam".into()),
         region: None,

@@ -43,7 +43,7 @@ fn block(
     first: i64,
     count: i64,
     country: &str,
-    kind: &str,
+    kind: PhoneNumberType,
     area: &str,
     city: &str,
     region: Option<&str>,
@@ -52,7 +52,7 @@ fn block(
         first,
         count,
         country_code: country.into(),
-        phone_number_type: kind.into(),
+        phone_number_type: kind,
         area_code: Some(area.into()),
         city: Some(city.into()),
         region: region.map(str::to_string),
@@ -118,21 +118,45 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         )
         .await?;
         drop(conn);
-        let mut nl_local = Restrictions::defaults("NL", "LOCAL");
+        let mut nl_local = Restrictions::defaults("NL", PhoneNumberType::Local);
         nl_local.max_quantity = 100;
         nl_local.ranges_supported = true;
         nl_local.allowed_range_sizes = vec![10, 100];
         inventory::put_restrictions(db, &nl_local).await?;
     }
     let blocks = [
-        block(31_201_000_000, 1000, "NL", "LOCAL", "20", "Amsterdam", None),
-        block(31_101_000_000, 1000, "NL", "LOCAL", "10", "Rotterdam", None),
-        block(31_800_100_000, 100, "NL", "TOLLFREE", "800", "", None),
+        block(
+            31_201_000_000,
+            1000,
+            "NL",
+            PhoneNumberType::Local,
+            "20",
+            "Amsterdam",
+            None,
+        ),
+        block(
+            31_101_000_000,
+            1000,
+            "NL",
+            PhoneNumberType::Local,
+            "10",
+            "Rotterdam",
+            None,
+        ),
+        block(
+            31_800_100_000,
+            100,
+            "NL",
+            PhoneNumberType::Tollfree,
+            "800",
+            "",
+            None,
+        ),
         block(
             12_125_550_000,
             1000,
             "US",
-            "LOCAL",
+            PhoneNumberType::Local,
             "212",
             "New York",
             Some("NY"),

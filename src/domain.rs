@@ -40,6 +40,12 @@ pub enum PhoneNumberType {
     Tollfree,
 }
 
+impl std::fmt::Display for PhoneNumberType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl PhoneNumberType {
     pub const ALL: [PhoneNumberType; 3] = [Self::Local, Self::National, Self::Tollfree];
 
@@ -60,8 +66,8 @@ impl PhoneNumberType {
     }
 }
 
-/// Number request status (API.md §2); the discriminant is the public `statusId`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Number request status; the discriminant is the public `statusId`, the name its JSON form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 pub enum RequestStatus {
     Pending = 1,
     Accepted = 2,
@@ -115,6 +121,54 @@ impl RequestStatus {
         Self::ALL
             .into_iter()
             .find(|st| st.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// How a status event reaches someone: its request's callback URL, or one e-mail address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Callback,
+    Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Self::Callback, Self::Email];
+
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Callback => "callback",
+            Self::Email => "email",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Where a delivery stands: waiting for its next attempt, or done either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 

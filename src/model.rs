@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{PhoneNumberType, ProfileStatus};
+use crate::domain::{Channel, DeliveryState, PhoneNumberType, ProfileStatus, RequestStatus};
 
 /// A number request as `GET NR/numberrequests/{id}` returns it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -16,8 +16,7 @@ pub struct NumberRequest {
     pub company_profile_id: String,
     /// The profile's `numberCountryCode` when the request was made.
     pub country_code: String,
-    #[schema(example = "LOCAL")]
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub quantity: i64,
     pub range_size: Option<i64>,
     pub area_code: Option<String>,
@@ -25,14 +24,22 @@ pub struct NumberRequest {
     pub region: Option<String>,
     pub comment: Option<String>,
     pub callback_url: Option<String>,
-    #[schema(example = "Completed")]
-    pub status: String,
+    pub status: RequestStatus,
+    /// The id of `status` (section "statuses").
     pub status_id: i64,
     pub reason: String,
     pub created_on: String,
     pub updated_on: String,
     /// Always `quantity` entries; all-null (but `size`) until numbers are assigned.
     pub ranges: Vec<NumberRange>,
+}
+
+impl NumberRequest {
+    /// Sets the status and its id together.
+    pub fn set_status(&mut self, status: RequestStatus) {
+        self.status = status;
+        self.status_id = status.id();
+    }
 }
 
 /// One unit of a request: a single number (`size` 1) or an aligned block.
@@ -53,7 +60,7 @@ pub struct NumberRange {
 pub struct PhoneNumber {
     pub phone_number: String,
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub area_code: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -116,11 +123,9 @@ pub struct StatusInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: String,
-    /// `callback` or `email`.
-    pub channel: String,
+    pub channel: Channel,
     pub target: String,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub last_attempt_on: Option<String>,
     pub last_error: Option<String>,
@@ -140,7 +145,7 @@ pub struct StatusEvent {
     /// Also the `webhook-id` of its callback.
     pub id: String,
     pub number_request_id: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub reason: String,
     pub occurred_on: String,
     pub callback: Option<Delivery>,
@@ -152,7 +157,7 @@ pub struct StatusEvent {
 #[serde(rename_all = "camelCase")]
 pub struct Restrictions {
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub min_quantity: i64,
     pub max_quantity: i64,
     pub ranges_supported: bool,
@@ -161,10 +166,10 @@ pub struct Restrictions {
 }
 
 impl Restrictions {
-    pub fn defaults(country_code: &str, phone_number_type: &str) -> Self {
+    pub fn defaults(country_code: &str, phone_number_type: PhoneNumberType) -> Self {
         Restrictions {
             country_code: country_code.into(),
-            phone_number_type: phone_number_type.into(),
+            phone_number_type,
             min_quantity: 1,
             max_quantity: 1000,
             ranges_supported: false,
@@ -217,7 +222,7 @@ pub struct ImportResult {
 #[serde(rename_all = "camelCase")]
 pub struct StockSummary {
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub area_code: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,

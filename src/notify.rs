@@ -16,7 +16,7 @@ use sha2::Sha256;
 use tokio::sync::watch;
 
 use crate::AppState;
-use crate::domain::{RequestStatus, now_ms};
+use crate::domain::{Channel, RequestStatus, now_ms};
 use crate::model::NumberRequest;
 use crate::netpolicy::is_non_public_ip;
 use crate::store::accounts;
@@ -254,7 +254,7 @@ impl Notifier {
     async fn deliver(&self, state: &AppState, d: &Leased, secrets: &[String]) -> Outcome {
         let outcome = match &d.event {
             Some((status_id, reason, payload)) => {
-                if d.channel == "callback" {
+                if d.channel == Channel::Callback {
                     self.send_callback(d, secrets, payload).await
                 } else {
                     self.send_email(d, *status_id, reason, payload).await
@@ -269,7 +269,7 @@ impl Notifier {
             Outcome::Retry { .. } => "retry",
             Outcome::Failed { .. } => "failed",
         };
-        state.metrics.delivery(&d.channel, label);
+        state.metrics.delivery(d.channel.as_str(), label);
         outcome
     }
 }
@@ -450,9 +450,9 @@ pub async fn run(state: AppState, notifier: Arc<Notifier>, stop: watch::Receiver
         state.clone(),
         notifier.clone(),
         stop.clone(),
-        "callback",
+        Channel::Callback,
     ));
-    run_channel(state, notifier, stop, "email").await;
+    run_channel(state, notifier, stop, Channel::Email).await;
     let _ = callbacks.await;
 }
 
@@ -468,7 +468,7 @@ async fn run_channel(
     state: AppState,
     notifier: Arc<Notifier>,
     mut stop: watch::Receiver<bool>,
-    channel: &'static str,
+    channel: Channel,
 ) {
     let lease_ms = (notifier.timeout.as_millis() as i64) + 15_000;
     let mut inflight = tokio::task::JoinSet::new();
@@ -526,7 +526,7 @@ async fn run_channel(
 /// The signing secrets of every account with a callback among `leased`, read once per lease.
 async fn signing_secrets(state: &AppState, leased: &[Leased]) -> HashMap<String, Vec<String>> {
     let mut map = HashMap::new();
-    for d in leased.iter().filter(|d| d.channel == "callback") {
+    for d in leased.iter().filter(|d| d.channel == Channel::Callback) {
         if !map.contains_key(&d.account_id) {
             match accounts::signing_secrets(&state.db, &d.account_id).await {
                 Ok(s) => {

@@ -123,7 +123,7 @@ const REASON_WAIT_REVIEW: &str = "Waiting for review by the operator";
 fn criteria_of(r: &NumberRequest) -> Criteria {
     Criteria {
         country_code: r.country_code.clone(),
-        phone_number_type: r.phone_number_type.clone(),
+        phone_number_type: r.phone_number_type,
         area_code: r.area_code.clone(),
         city: r.city.clone(),
         region: r.region.clone(),
@@ -142,7 +142,7 @@ pub struct Plan {
 pub fn criteria(country: &str, input: &CreateInput) -> Criteria {
     Criteria {
         country_code: country.into(),
-        phone_number_type: input.phone_number_type.as_str().into(),
+        phone_number_type: input.phone_number_type,
         area_code: input.area_code.clone(),
         city: input.city.clone(),
         region: input.region.clone(),
@@ -232,8 +232,8 @@ async fn rules(
         return Ok(rules);
     }
     let rules = (
-        inventory::restrictions(&state.db, country, kind.as_str()).await?,
-        inventory::requirements(&state.db, country, kind.as_str()).await?,
+        inventory::restrictions(&state.db, country, kind).await?,
+        inventory::requirements(&state.db, country, kind).await?,
     );
     state.caches.rules.put(key, rules.clone());
     Ok(rules)
@@ -433,8 +433,7 @@ async fn create_batch(
     inventory::break_blocks(&mut tx, &taken).await?;
     for (k, (_, req)) in reqs.iter_mut().enumerate() {
         if claims[k].is_some() {
-            req.status = RequestStatus::Completed.name().into();
-            req.status_id = RequestStatus::Completed.id();
+            req.set_status(RequestStatus::Completed);
             req.reason = REASON_ASSIGNED.into();
         }
     }
@@ -501,7 +500,7 @@ fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
         account_id: w.account_id.clone(),
         company_profile_id: input.company_profile_id.clone(),
         country_code: w.plan.criteria.country_code.clone(),
-        phone_number_type: input.phone_number_type.as_str().into(),
+        phone_number_type: input.phone_number_type,
         quantity: input.quantity,
         range_size: input.range_size,
         area_code: input.area_code.clone(),
@@ -509,7 +508,7 @@ fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
         region: input.region.clone(),
         comment: input.comment.clone(),
         callback_url: input.callback_url.as_ref().map(|u| u.to_string()),
-        status: RequestStatus::Pending.name().into(),
+        status: RequestStatus::Pending,
         status_id: RequestStatus::Pending.id(),
         reason: if w.plan.restrictions.requires_review {
             REASON_WAIT_REVIEW
@@ -734,8 +733,7 @@ async fn entered(
     reason: &str,
     now: i64,
 ) -> OrderResult<()> {
-    req.status = to.name().into();
-    req.status_id = to.id();
+    req.set_status(to);
     req.reason = reason.into();
     req.updated_on = crate::domain::format_ms(now);
     let emails = profiles::emails(tx, &req.company_profile_id).await?;

@@ -66,7 +66,7 @@ pub struct StockBlock {
     pub first: i64,
     pub count: i64,
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub area_code: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -92,8 +92,10 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
         if !country.as_deref().is_some_and(is_country_code) {
             err("countryCode", "must be an ISO 3166-1 alpha-2 code, e.g. NL");
         }
-        let kind = blank_to_none(e.phone_number_type);
-        if kind.as_deref().and_then(PhoneNumberType::parse).is_none() {
+        let kind = blank_to_none(e.phone_number_type)
+            .as_deref()
+            .and_then(PhoneNumberType::parse);
+        if kind.is_none() {
             err("phoneNumberType", "must be LOCAL, NATIONAL or TOLLFREE");
         }
         let (first, count) = match (
@@ -297,7 +299,7 @@ fn joined(blocks: &[StockBlock]) -> Vec<StockRun> {
             first: b.first,
             count: b.count,
             country_code: b.country_code.clone(),
-            phone_number_type: b.phone_number_type.clone(),
+            phone_number_type: b.phone_number_type,
             area_code: b.area_code.clone(),
             city: b.city.clone(),
             region: b.region.clone(),

@@ -25,7 +25,7 @@ pub fn nl_local_entry(first: i64, count: i64) -> StockBlock {
         first,
         count,
         country_code: "NL".into(),
-        phone_number_type: "LOCAL".into(),
+        phone_number_type: numberdesk::domain::PhoneNumberType::Local,
         area_code: Some("20".into()),
         city: Some("Amsterdam".into()),
         region: None,

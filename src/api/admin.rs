@@ -275,22 +275,26 @@ pub struct RestrictionsInput {
     pub requires_review: Option<bool>,
 }
 
-/// Checks the `{countryCode}/{phoneNumberType}` of an operator path.
-fn path_country_and_type(country: &str, kind: &str) -> Vec<FieldError> {
-    let mut errors = Vec::new();
+/// Checks the `{countryCode}/{phoneNumberType}` of an operator path; the type when it is one.
+fn path_country_and_type(
+    country: &str,
+    kind: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<PhoneNumberType> {
     if !is_country_code(country) {
         errors.push(FieldError::new(
             "countryCode",
             "must be an ISO 3166-1 alpha-2 code, e.g. NL",
         ));
     }
-    if PhoneNumberType::parse(kind).is_none() {
+    let kind = PhoneNumberType::parse(kind);
+    if kind.is_none() {
         errors.push(FieldError::new(
             "phoneNumberType",
             "must be LOCAL, NATIONAL or TOLLFREE",
         ));
     }
-    errors
+    kind
 }
 
 /// Set the restrictions of a country and number type (the path wins over the body).
@@ -304,9 +308,10 @@ async fn put_restrictions(
     Path((country, kind)): Path<(String, String)>,
     body: JsonBody<RestrictionsInput>,
 ) -> ApiResult<axum::Json<Restrictions>> {
-    let mut errors = path_country_and_type(&country, &kind);
+    let mut errors = Vec::new();
+    let kind = path_country_and_type(&country, &kind, &mut errors);
     let b = body.value;
-    let mut r = Restrictions::defaults(&country, &kind);
+    let mut r = Restrictions::defaults(&country, kind.unwrap_or(PhoneNumberType::Local));
     let int = |n: &Option<serde_json::Number>,
                field: &str,
                errors: &mut Vec<FieldError>|
@@ -456,7 +461,8 @@ async fn put_requirements(
     Path((country, kind)): Path<(String, String)>,
     JsonList(list): JsonList<RequirementInput>,
 ) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
-    let mut errors = path_country_and_type(&country, &kind);
+    let mut errors = Vec::new();
+    let kind = path_country_and_type(&country, &kind, &mut errors);
     if list.len() > 100 {
         errors.push(FieldError::new("body", "at most 100 requirements"));
     }
@@ -491,10 +497,10 @@ async fn put_requirements(
             description,
         });
     }
-    if !errors.is_empty() {
+    let Some(kind) = kind.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
-    }
-    inventory::put_requirements(&state.db, &country, &kind, &out).await?;
+    };
+    inventory::put_requirements(&state.db, &country, kind, &out).await?;
     state.caches.rules.clear();
     Ok(axum::Json(out))
 }
@@ -511,13 +517,16 @@ async fn list_deliveries(
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
     let page = q.page(&mut errors);
-    let filter = q.get("state");
-    if filter.is_some_and(|s| !matches!(s, "pending" | "delivered" | "failed")) {
-        errors.push(FieldError::new(
-            "state",
-            "must be pending, delivered or failed",
-        ));
-    }
+    let filter = q.get("state").and_then(|s| {
+        let parsed = crate::domain::DeliveryState::parse(s);
+        if parsed.is_none() {
+            errors.push(FieldError::new(
+                "state",
+                "must be pending, delivered or failed",
+            ));
+        }
+        parsed
+    });
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -439,7 +439,7 @@ async fn get_restrictions(
 ) -> ApiResult<axum::Json<Restrictions>> {
     let (country, kind) = country_and_type(&q)?;
     Ok(axum::Json(
-        inventory::restrictions(&state.db, &country, kind.as_str()).await?,
+        inventory::restrictions(&state.db, &country, kind).await?,
     ))
 }
 
@@ -502,7 +502,7 @@ async fn locale_options(
 ) -> ApiResult<axum::Json<Vec<inventory::LocaleOption>>> {
     let (country, kind) = country_and_type(&q)?;
     Ok(axum::Json(
-        inventory::locale_options(&state.db, &country, kind.as_str()).await?,
+        inventory::locale_options(&state.db, &country, kind).await?,
     ))
 }
 
@@ -518,7 +518,7 @@ async fn get_requirements(
 ) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
     let (country, kind) = country_and_type(&q)?;
     Ok(axum::Json(
-        inventory::requirements(&state.db, &country, kind.as_str()).await?,
+        inventory::requirements(&state.db, &country, kind).await?,
     ))
 }
 

@@ -3,8 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Db;
-use crate::domain::format_ms;
+use super::{Db, corrupt};
+use crate::domain::{Channel, DeliveryState, format_ms};
 use crate::model::Delivery;
 
 /// A leased delivery with what is needed to send it.
@@ -14,7 +14,7 @@ pub struct Leased {
     pub event_id: String,
     pub number_request_id: String,
     pub account_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub target: String,
     /// Attempts counted against the retry schedule (since the last redelivery).
     pub scheduled_attempts: i64,
@@ -31,7 +31,7 @@ pub struct Leased {
 /// condition made SQLite walk every pending row instead of looking the ids up.
 pub async fn lease_due(
     db: &Db,
-    channel: &str,
+    channel: Channel,
     now: i64,
     lease_until_ms: i64,
     limit: i64,
@@ -42,7 +42,7 @@ pub async fn lease_due(
         let due = local.query(
             "SELECT 1 FROM deliveries WHERE state = 'pending' AND channel = ?1 AND next_attempt_ms <= ?2 \
              AND (lease_until_ms IS NULL OR lease_until_ms < ?2) LIMIT 1",
-            &[&channel, &now],
+            &[&channel.as_str(), &now],
             |_| Ok::<_, sqlx::Error>(()),
         )?;
         if due.is_empty() {
@@ -67,7 +67,7 @@ pub async fn lease_due(
         .bind(lease_until_ms)
         .bind(now)
         .bind(limit)
-        .bind(channel)
+        .bind(channel.as_str())
         .fetch_all(db.write())
         .await?;
     rows.iter()
@@ -79,7 +79,7 @@ pub async fn lease_due(
                 event_id: r.try_get("event_id")?,
                 number_request_id: r.try_get("number_request_id")?,
                 account_id: r.try_get("account_id")?,
-                channel: r.try_get("channel")?,
+                channel: channel_of(r)?,
                 target: r.try_get("target")?,
                 scheduled_attempts: attempts - base,
                 lease_until_ms,
@@ -138,6 +138,18 @@ pub async fn record_attempts(db: &Db, done: &[(Leased, i64, Outcome)]) -> Result
     tx.commit().await
 }
 
+/// The channel of a delivery row; one this version does not know names the row.
+fn channel_of(r: &AnyRow) -> Result<Channel, sqlx::Error> {
+    let channel: String = r.try_get("channel")?;
+    Channel::parse(&channel).ok_or_else(|| {
+        corrupt(
+            "deliveries",
+            r.try_get::<String, _>("id").unwrap_or_default(),
+            format!("unknown channel {channel:?}"),
+        )
+    })
+}
+
 /// A delivery row; `with_ids` adds the event, request and account ids (the operator's view).
 pub fn from_row(r: &AnyRow, with_ids: bool) -> Result<Delivery, sqlx::Error> {
     let id = |col: &str| -> Result<Option<String>, sqlx::Error> {
@@ -147,11 +159,18 @@ pub fn from_row(r: &AnyRow, with_ids: bool) -> Result<Delivery, sqlx::Error> {
             Ok(None)
         }
     };
+    let state: String = r.try_get("state")?;
     Ok(Delivery {
-        id: r.try_get("id")?,
-        channel: r.try_get("channel")?,
+        channel: channel_of(r)?,
         target: r.try_get("target")?,
-        state: r.try_get("state")?,
+        state: DeliveryState::parse(&state).ok_or_else(|| {
+            corrupt(
+                "deliveries",
+                r.try_get::<String, _>("id").unwrap_or_default(),
+                format!("unknown state {state:?}"),
+            )
+        })?,
+        id: r.try_get("id")?,
         attempts: r.try_get("attempts")?,
         last_attempt_on: r
             .try_get::<Option<i64>, _>("last_attempt_ms")?
@@ -168,12 +187,12 @@ const COLS: &str = "id, event_id, number_request_id, account_id, channel, target
 /// Deliveries of every account, newest first, optionally of one state.
 pub async fn list(
     db: &Db,
-    state: Option<&str>,
+    state: Option<DeliveryState>,
     skip: i64,
     take: i64,
 ) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
     let (filter, params): (&str, Vec<&str>) = match state {
-        Some(s) => (" WHERE state = $1", vec![s]),
+        Some(s) => (" WHERE state = $1", vec![s.as_str()]),
         None => ("", vec![]),
     };
     let count_sql = format!("SELECT COUNT(*) FROM deliveries{filter}");

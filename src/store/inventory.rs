@@ -2,8 +2,9 @@
 
 use sqlx::Row;
 
+use super::number_type;
 use super::{Db, is_sqlite, non_empty, values_placeholders};
-use crate::domain::stock;
+use crate::domain::{PhoneNumberType, stock};
 use crate::model::{Restrictions, StockSummary};
 
 /// A run of consecutive numbers with one set of attributes, to add to stock.
@@ -12,7 +13,7 @@ pub struct StockRun {
     pub first: i64,
     pub count: i64,
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub area_code: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -27,7 +28,7 @@ impl StockRun {
     fn block_key(&self) -> BlockKey {
         BlockKey {
             country_code: self.country_code.clone(),
-            phone_number_type: self.phone_number_type.clone(),
+            phone_number_type: self.phone_number_type,
             area_code: self.area_code.clone().unwrap_or_default(),
             city_key: key(self.city.as_deref()),
             region_key: key(self.region.as_deref()),
@@ -44,7 +45,7 @@ pub fn key(s: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct BlockKey {
     country_code: String,
-    phone_number_type: String,
+    phone_number_type: PhoneNumberType,
     area_code: String,
     city_key: String,
     region_key: String,
@@ -244,7 +245,7 @@ async fn insert_runs(
                 .bind(r.first)
                 .bind(r.end() - 1)
                 .bind(&r.country_code)
-                .bind(&r.phone_number_type)
+                .bind(r.phone_number_type.as_str())
                 .bind(r.area_code.clone().unwrap_or_default())
                 .bind(&r.city)
                 .bind(key(r.city.as_deref()))
@@ -336,7 +337,7 @@ async fn insert_whole_blocks(
     .bind(lo)
     .bind(hi)
     .bind(&k.country_code)
-    .bind(&k.phone_number_type)
+    .bind(k.phone_number_type.as_str())
     .bind(&k.area_code)
     .bind(&k.city_key)
     .bind(&k.region_key)
@@ -613,15 +614,15 @@ async fn unseal(
             |(start, country_code, phone_number_type, area_code, city_key, region_key)| {
                 let key = BlockKey {
                     country_code,
-                    phone_number_type,
+                    phone_number_type: number_type("whole_blocks", start, &phone_number_type)?,
                     area_code,
                     city_key,
                     region_key,
                 };
-                (start, Some(key))
+                Ok((start, Some(key)))
             },
         )
-        .collect();
+        .collect::<Result<_, sqlx::Error>>()?;
     unseal_at(conn, &blocks).await
 }
 
@@ -702,7 +703,7 @@ async fn count_sealed(db: &Db, c: &Criteria) -> Result<i64, sqlx::Error> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Criteria {
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub area_code: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -752,7 +753,10 @@ fn criteria_filter(c: &Criteria, first: usize) -> (String, Vec<String>) {
         first,
         first + 1
     );
-    let mut params = vec![c.country_code.clone(), c.phone_number_type.clone()];
+    let mut params = vec![
+        c.country_code.clone(),
+        c.phone_number_type.as_str().to_string(),
+    ];
     let mut add = |col: &str, v: String, sql: &mut String| {
         params.push(v);
         sql.push_str(&format!(" AND {col} = ${}", first + params.len() - 1));
@@ -851,9 +855,11 @@ pub async fn summary(db: &Db) -> Result<Vec<StockSummary>, sqlx::Error> {
     .await?;
     rows.iter()
         .map(|r| {
+            let country_code: String = r.try_get("country_code")?;
+            let kind: String = r.try_get("phone_number_type")?;
             Ok(StockSummary {
-                country_code: r.try_get("country_code")?,
-                phone_number_type: r.try_get("phone_number_type")?,
+                phone_number_type: number_type("numbers", &country_code, &kind)?,
+                country_code,
                 area_code: non_empty(r.try_get("area_code")?),
                 city: r.try_get("city")?,
                 region: r.try_get("region")?,
@@ -880,13 +886,17 @@ pub async fn counts_by_status(db: &Db) -> Result<Vec<(i64, i64)>, sqlx::Error> {
         .collect()
 }
 
-pub async fn restrictions(db: &Db, country: &str, kind: &str) -> anyhow::Result<Restrictions> {
+pub async fn restrictions(
+    db: &Db,
+    country: &str,
+    kind: PhoneNumberType,
+) -> anyhow::Result<Restrictions> {
     let row = sqlx::query(
         "SELECT min_quantity, max_quantity, ranges_supported, allowed_range_sizes, requires_review \
          FROM restrictions WHERE country_code = $1 AND phone_number_type = $2",
     )
     .bind(country)
-    .bind(kind)
+    .bind(kind.as_str())
     .fetch_optional(db.read())
     .await?;
     let Some(r) = row else {
@@ -895,7 +905,7 @@ pub async fn restrictions(db: &Db, country: &str, kind: &str) -> anyhow::Result<
     let sizes: String = r.try_get("allowed_range_sizes")?;
     Ok(Restrictions {
         country_code: country.into(),
-        phone_number_type: kind.into(),
+        phone_number_type: kind,
         min_quantity: r.try_get("min_quantity")?,
         max_quantity: r.try_get("max_quantity")?,
         ranges_supported: r.try_get::<i64, _>("ranges_supported")? != 0,
@@ -912,7 +922,7 @@ pub async fn put_restrictions(db: &Db, r: &Restrictions) -> anyhow::Result<()> {
          allowed_range_sizes = excluded.allowed_range_sizes, requires_review = excluded.requires_review",
     )
     .bind(&r.country_code)
-    .bind(&r.phone_number_type)
+    .bind(r.phone_number_type.as_str())
     .bind(r.min_quantity)
     .bind(r.max_quantity)
     .bind(r.ranges_supported as i64)
@@ -937,13 +947,13 @@ pub struct Requirement {
 pub async fn requirements(
     db: &Db,
     country: &str,
-    kind: &str,
+    kind: PhoneNumberType,
 ) -> Result<Vec<Requirement>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, req_type, code, description FROM requirements WHERE country_code = $1 AND phone_number_type = $2 ORDER BY position",
     )
     .bind(country)
-    .bind(kind)
+    .bind(kind.as_str())
     .fetch_all(db.read())
     .await?;
     rows.iter()
@@ -962,13 +972,13 @@ pub async fn requirements(
 pub async fn put_requirements(
     db: &Db,
     country: &str,
-    kind: &str,
+    kind: PhoneNumberType,
     list: &[Requirement],
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM requirements WHERE country_code = $1 AND phone_number_type = $2")
         .bind(country)
-        .bind(kind)
+        .bind(kind.as_str())
         .execute(&mut *tx)
         .await?;
     for (i, r) in list.iter().enumerate() {
@@ -977,7 +987,7 @@ pub async fn put_requirements(
         )
         .bind(&r.id)
         .bind(country)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(i as i64)
         .bind(r.req_type)
         .bind(&r.code)
@@ -1022,7 +1032,7 @@ pub struct LocaleOption {
 pub async fn locale_options(
     db: &Db,
     country: &str,
-    kind: &str,
+    kind: PhoneNumberType,
 ) -> Result<Vec<LocaleOption>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT area_code, MIN(city) AS city, MIN(region) AS region, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS available \
@@ -1031,7 +1041,7 @@ pub async fn locale_options(
         stock::FREE_SQL
     ))
     .bind(country)
-    .bind(kind)
+    .bind(kind.as_str())
     .fetch_all(db.read())
     .await?;
     rows.iter()
@@ -1067,7 +1077,7 @@ mod tests {
             first,
             count,
             country_code: "NL".into(),
-            phone_number_type: "LOCAL".into(),
+            phone_number_type: PhoneNumberType::Local,
             area_code: Some("20".into()),
             city: None,
             region: None,

@@ -411,6 +411,21 @@ pub fn values_placeholders(conn: &sqlx::AnyConnection, rows: usize, cols: usize)
     s
 }
 
+/// A stored number type; one this version does not know names its row (`key`).
+pub fn number_type(
+    table: &'static str,
+    key: impl std::fmt::Display,
+    stored: &str,
+) -> Result<crate::domain::PhoneNumberType, sqlx::Error> {
+    crate::domain::PhoneNumberType::parse(stored).ok_or_else(|| {
+        corrupt(
+            table,
+            key.to_string(),
+            format!("unknown phone number type {stored:?}"),
+        )
+    })
+}
+
 /// Reads a nullable TEXT column where `''` means "none" (area code and the lookup keys).
 pub fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }

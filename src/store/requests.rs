@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use super::inventory::Unit;
-use super::{Cols, Db, corrupt, values_placeholders};
-use crate::domain::{RequestStatus, format_ms, new_id};
+use super::{Cols, Db, corrupt, number_type, values_placeholders};
+use crate::domain::{Channel, RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
 
 const COLS: &str = "id, account_id, company_profile_id, country_code, phone_number_type, quantity, range_size, \
@@ -31,6 +31,11 @@ fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
     let id: String = r.col("id")?;
     let status_id: i64 = r.col("status_id")?;
     let status = status_of("number_requests", &id, status_id)?;
+    let phone_number_type = number_type(
+        "number_requests",
+        &id,
+        &r.col::<String>("phone_number_type")?,
+    )?;
     let quantity: i64 = r.col("quantity")?;
     let range_size: Option<i64> = r.col("range_size")?;
     Ok(RequestRow {
@@ -39,7 +44,7 @@ fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
             account_id: r.col("account_id")?,
             company_profile_id: r.col("company_profile_id")?,
             country_code: r.col("country_code")?,
-            phone_number_type: r.col("phone_number_type")?,
+            phone_number_type,
             quantity,
             range_size,
             area_code: r.col("area_code")?,
@@ -47,7 +52,7 @@ fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
             region: r.col("region")?,
             comment: r.col("comment")?,
             callback_url: r.col("callback_url")?,
-            status: status.name().into(),
+            status,
             status_id,
             reason: r.col("reason")?,
             created_on: format_ms(r.col("created_ms")?),
@@ -303,7 +308,7 @@ pub async fn insert(
                 .bind(&r.account_id)
                 .bind(&r.company_profile_id)
                 .bind(&r.country_code)
-                .bind(&r.phone_number_type)
+                .bind(r.phone_number_type.as_str())
                 .bind(r.quantity)
                 .bind(r.range_size)
                 .bind(&r.area_code)
@@ -609,11 +614,11 @@ pub async fn events(
                 .remove(&id)
                 .unwrap_or_default()
                 .into_iter()
-                .partition(|d| d.channel == "callback");
+                .partition(|d| d.channel == Channel::Callback);
             Ok(StatusEvent {
                 id,
                 number_request_id: request_id.into(),
-                status: status.name().into(),
+                status,
                 reason: r.try_get("reason")?,
                 occurred_on: format_ms(r.try_get("occurred_ms")?),
                 callback: callbacks.into_iter().next(),
@@ -666,7 +671,11 @@ pub async fn phone_numbers(
             list.push(PhoneNumber {
                 phone_number: format!("+{}", first + span - 1 - k),
                 country_code: r.try_get("country_code")?,
-                phone_number_type: r.try_get("phone_number_type")?,
+                phone_number_type: number_type(
+                    "assigned_numbers",
+                    first + span - 1 - k,
+                    &r.try_get::<String, _>("phone_number_type")?,
+                )?,
                 area_code: super::non_empty(r.try_get("area_code")?),
                 city: r.try_get("city")?,
                 region: r.try_get("region")?,
@@ -939,7 +948,11 @@ pub async fn release(
     Ok(Some(PhoneNumber {
         phone_number: phone_number.into(),
         country_code: n.try_get("country_code")?,
-        phone_number_type: n.try_get("phone_number_type")?,
+        phone_number_type: number_type(
+            "numbers",
+            phone_number,
+            &n.try_get::<String, _>("phone_number_type")?,
+        )?,
         area_code: super::non_empty(n.try_get("area_code")?),
         city: n.try_get("city")?,
         region: n.try_get("region")?,
