@@ -40,11 +40,23 @@ pub enum PhoneNumberType {
     Tollfree,
 }
 
-impl std::fmt::Display for PhoneNumberType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The named values show as their stored and JSON names.
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
 }
+display_as_str!(
+    PhoneNumberType,
+    RequestStatus,
+    ProfileStatus,
+    Channel,
+    DeliveryState
+);
 
 impl PhoneNumberType {
     pub const ALL: [PhoneNumberType; 3] = [Self::Local, Self::National, Self::Tollfree];
@@ -89,6 +101,10 @@ impl RequestStatus {
     }
     pub fn from_id(id: i64) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.id() == id)
+    }
+    /// The name, as shown and filtered on.
+    pub fn as_str(self) -> &'static str {
+        self.name()
     }
     pub fn name(self) -> &'static str {
         match self {

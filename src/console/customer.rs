@@ -105,7 +105,7 @@ pub fn request_table(list: &[NumberRequest]) -> Markup {
                     @for r in list {
                         tr {
                             td { a href={ "/console/requests/" (r.id) } { (time(&r.created_on)) } }
-                            td { (status(&r.status)) }
+                            td { (status(r.status.as_str())) }
                             td { (r.country_code) " " (r.phone_number_type) }
                             td { (locale_text(r.area_code.as_deref(), r.city.as_deref(), r.region.as_deref())) }
                             td.num { (r.quantity) @if let Some(s) = r.range_size { " × " (s) } }
@@ -432,10 +432,11 @@ async fn order_content(
         .to_string();
     form.kind = Some(kind.clone());
     let country = &profile.data.number_country_code;
-    let locales = inventory::locale_options(&state.db, country, &kind)
+    let number_type = PhoneNumberType::parse(&kind).unwrap_or(PhoneNumberType::Local);
+    let locales = inventory::locale_options(&state.db, country, number_type)
         .await
         .or_500()?;
-    let rules = inventory::restrictions(&state.db, country, &kind)
+    let rules = inventory::restrictions(&state.db, country, number_type)
         .await
         .or_500()?;
     let check = if form.checked {
@@ -624,12 +625,12 @@ async fn request_page(
         section.card {
             div.card-head {
                 h2 { "Request " span.mono { (r.id) } }
-                (status(&r.status))
+                (status(r.status.as_str()))
             }
             p.reason { (r.reason) }
             dl.facts {
                 dt { "Profile" } dd { a href={ "/console/profiles/" (r.company_profile_id) } { span.mono { (r.company_profile_id) } } }
-                dt { "Numbers" } dd { (r.country_code) " " (type_label(&r.phone_number_type)) ", " (r.quantity) @if let Some(s) = r.range_size { " blocks of " (s) } }
+                dt { "Numbers" } dd { (r.country_code) " " (type_label(r.phone_number_type.as_str())) ", " (r.quantity) @if let Some(s) = r.range_size { " blocks of " (s) } }
                 dt { "Area" } dd { (locale_text(r.area_code.as_deref(), r.city.as_deref(), r.region.as_deref())) }
                 dt { "Created" } dd { (time(&r.created_on)) }
                 dt { "Updated" } dd { (time(&r.updated_on)) }
@@ -665,14 +666,14 @@ async fn request_page(
                         @for e in &events {
                             tr {
                                 td { (time(&e.occurred_on)) }
-                                td { (status(&e.status)) }
+                                td { (status(e.status.as_str())) }
                                 td { (e.reason) }
                                 td {
                                     @if e.callback.is_none() && e.emails.is_empty() { span.muted { "none" } }
                                     ul.deliveries {
                                         @for d in e.callback.iter().chain(e.emails.iter()) {
                                             li {
-                                                (status(&d.state)) " " (d.channel) " → " span.target { (d.target) }
+                                                (status(d.state.as_str())) " " (d.channel) " → " span.target { (d.target) }
                                                 " · " (d.attempts) " attempt" @if d.attempts != 1 { "s" }
                                                 @if let Some(err) = &d.last_error { br; span.muted { (err) } }
                                             }

@@ -13,7 +13,7 @@ use super::{FormData, OperatorConsole, OrInternal, html_page};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
-use crate::domain::{FieldError, RequestStatus, now_ms, parse_uuid};
+use crate::domain::{DeliveryState, FieldError, RequestStatus, now_ms, parse_uuid};
 use crate::model::ImportResult;
 use crate::profiles::{Decision, ProfileError};
 use crate::store::{accounts, deliveries, inventory, profiles, requests, sessions};
@@ -612,13 +612,13 @@ async fn deliveries_page(
     let page = page_of(&q);
     let filter = match q.get("state") {
         Some("all") => None,
-        Some(s @ ("pending" | "delivered" | "failed")) => Some(s),
-        _ => Some("failed"),
+        Some(s) => Some(DeliveryState::parse(s).unwrap_or(DeliveryState::Failed)),
+        None => Some(DeliveryState::Failed),
     };
     let (list, total) = deliveries::list(&state.db, filter, (page - 1) * PER_PAGE, PER_PAGE)
         .await
         .or_500()?;
-    let shown = filter.unwrap_or("all");
+    let shown = filter.map_or("all", DeliveryState::as_str);
     let content = html! {
         form.filters method="get" action="/console/deliveries" {
             label for="state" { "State" }
@@ -638,14 +638,14 @@ async fn deliveries_page(
                         tbody {
                             @for d in &list {
                                 tr {
-                                    td { (status(&d.state)) }
+                                    td { (status(d.state.as_str())) }
                                     td { (d.channel) }
                                     td.target { (d.target) }
                                     td.num { (d.attempts) }
                                     td { @if let Some(t) = &d.last_attempt_on { (time(t)) } @else { span.muted { "—" } } }
                                     td { (views::opt(d.last_error.as_deref())) }
                                     td.actions-cell {
-                                        @if d.state != "pending" {
+                                        @if d.state != DeliveryState::Pending {
                                             form method="post" action={ "/console/deliveries/" (d.id) "/redeliver" } {
                                                 (csrf(&c.session.csrf_token))
                                                 button.small.secondary type="submit" { "Redeliver" }
