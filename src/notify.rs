@@ -278,7 +278,7 @@ impl Notifier {
 /// callback URL are `***` (in `target` and wherever `lastError` repeats them), since they are
 /// often the receiver's credentials, which the customer gave and the operator need not see.
 pub fn redacted_for_operator(mut d: crate::model::Delivery) -> crate::model::Delivery {
-    if d.channel != "callback" {
+    if d.channel != crate::domain::Channel::Callback {
         return d;
     }
     let Ok(mut url) = url::Url::parse(&d.target) else {

@@ -675,7 +675,7 @@ pub async fn fulfil(
                 .map(|l| {
                     let s = requests::OpenScope::Stock {
                         country_code: &l.country_code,
-                        phone_number_type: &l.phone_number_type,
+                        phone_number_type: l.phone_number_type.as_str(),
                         area_code: l.area_code.as_deref(),
                     };
                     (s, Some(l))

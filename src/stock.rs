@@ -262,7 +262,7 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> StockResult<Impo
         .iter()
         .map(|b| Criteria {
             country_code: b.country_code.clone(),
-            phone_number_type: b.phone_number_type.clone(),
+            phone_number_type: b.phone_number_type,
             area_code: b.area_code.clone(),
             city: b.city.clone(),
             region: b.region.clone(),
