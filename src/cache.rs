@@ -51,8 +51,8 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 pub type Rules = (Restrictions, Vec<Requirement>);
 
 pub struct Caches {
-    /// API key hash → account id (live keys only; unknown keys are not remembered).
-    pub api_keys: TtlCache<String, String>,
+    /// API key hash → its account and key id (live keys only; unknown keys are not remembered).
+    pub api_keys: TtlCache<String, crate::store::accounts::KeyOwner>,
     /// (country, type) → restrictions and requirements.
     pub rules: TtlCache<(String, String), Rules>,
 }

@@ -46,6 +46,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Open (`Pending` or `Accepted`) requests per account; a create past it is refused.
     pub max_open_requests: i64,
+    /// Days API log entries are kept; 0 records none.
+    pub api_log_retention_days: u32,
     /// Open connections at once; none: 80 % of the descriptor limit (raised to the hard limit
     /// at start-up). At the cap the oldest connections without a request in progress close.
     #[serde(default)]
@@ -97,6 +99,7 @@ impl Default for Config {
             aging_secs: 7_776_000,
             rate_limit: 50,
             max_open_requests: 1000,
+            api_log_retention_days: 30,
             max_connections: None,
             max_connections_per_address: None,
             header_read_timeout_secs: 10,
@@ -283,6 +286,9 @@ impl Config {
                     );
                 }
             }
+        }
+        if self.api_log_retention_days > 3_650 {
+            return bad("API_LOG_RETENTION_DAYS", "must be 0..3650".into());
         }
         if self.aging_secs > 10 * 365 * 86_400 {
             return bad("AGING_SECS", "must be at most ten years".into());

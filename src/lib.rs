@@ -4,6 +4,7 @@
 //! serves the API and runs the background workers until shutdown.
 
 pub mod api;
+pub mod apilog;
 pub mod backup;
 pub mod cache;
 pub mod config;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
     /// Failed operator-token (and sign-in) attempts per client address ([`throttle`]).
     pub auth_throttle: Arc<throttle::AuthThrottle>,
+    /// Where customer calls are recorded ([`apilog`]); None when the retention is 0 days.
+    pub api_log: Option<apilog::ApiLog>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
                 Arc::new(governor::RateLimiter::keyed(quota))
             }),
             auth_throttle: Arc::new(throttle::AuthThrottle::new(config.auth_failure_limit)),
+            api_log: (config.api_log_retention_days > 0).then(apilog::ApiLog::new),
             config: Arc::new(config),
         })
     }
@@ -131,12 +135,33 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let notifier = Arc::new(notify::Notifier::new(&self.state.config)?);
         let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx.clone()));
+        let log_writer = self
+            .state
+            .api_log
+            .as_ref()
+            .and_then(apilog::ApiLog::take_receiver)
+            .map(|rx| {
+                tokio::spawn(apilog::run_writer(
+                    self.state.db.clone(),
+                    rx,
+                    stop_rx.clone(),
+                ))
+            });
+        let log_trimmer = tokio::spawn(apilog::run_trimmer(
+            self.state.db.clone(),
+            self.state.config.api_log_retention_days,
+            stop_rx.clone(),
+        ));
         let sender = tokio::spawn(notify::run(self.state.clone(), notifier, stop_rx));
         let app = api::router(self.state.clone());
         api::serve::serve(self.listener, app, self.limits, shutdown).await?;
         let _ = stop_tx.send(true);
         let _ = workers.await;
         let _ = sender.await;
+        if let Some(w) = log_writer {
+            let _ = w.await;
+        }
+        let _ = log_trimmer.await;
         self.state.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -219,7 +219,10 @@ impl From<StockError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let code = MessageCode(self.body.message_code.clone());
         let mut res = (self.status, axum::Json(self.body)).into_response();
+        // The API log reads the code from here rather than parsing the body.
+        res.extensions_mut().insert(code);
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
@@ -228,6 +231,10 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+/// The `messageCode` of an error answer, kept beside its body.
+#[derive(Debug, Clone)]
+pub struct MessageCode(pub String);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

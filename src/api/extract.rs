@@ -40,16 +40,14 @@ impl FromRequestParts<AppState> for Customer {
             .filter(|k| !k.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
         let hash = accounts::hash_key(key);
-        let account = match state.caches.api_keys.get(&hash) {
-            Some(account) => account,
-            None => {
-                let account = accounts::account_for_key(&state.db, key)
-                    .await?
-                    .ok_or_else(ApiError::unauthorized)?;
-                state.caches.api_keys.put(hash.clone(), account.clone());
-                account
-            }
+        // The API log's layer may have looked the key up already.
+        let owner = match parts.extensions.get::<accounts::KeyOwner>() {
+            Some(owner) => owner.clone(),
+            None => key_owner(state, key, &hash)
+                .await?
+                .ok_or_else(ApiError::unauthorized)?,
         };
+        let account = owner.account_id;
         if let Some(limiter) = &state.rate_limiter
             && let Err(not_until) = limiter.check_key(&hash)
         {
@@ -78,6 +76,22 @@ impl FromRequestParts<AppState> for Customer {
             _ => Err(ApiError::forbidden()),
         }
     }
+}
+
+/// The owner of a live API key (`hash` is [`accounts::hash_key`] of it), through the cache.
+pub async fn key_owner(
+    state: &AppState,
+    key: &str,
+    hash: &str,
+) -> Result<Option<accounts::KeyOwner>, sqlx::Error> {
+    if let Some(owner) = state.caches.api_keys.get(&hash.to_string()) {
+        return Ok(Some(owner));
+    }
+    let owner = accounts::key_owner(&state.db, key).await?;
+    if let Some(o) = &owner {
+        state.caches.api_keys.put(hash.to_string(), o.clone());
+    }
+    Ok(owner)
 }
 
 /// The operator: `Authorization: Bearer <NUMBERDESK_ADMIN_TOKEN>` (the scheme in any case).

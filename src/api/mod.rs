@@ -2,6 +2,7 @@
 //! OpenAPI document and the layers every request passes (limits, metrics, error bodies).
 
 pub mod admin;
+pub mod apilog;
 pub mod error;
 pub mod extract;
 pub mod profiles;
@@ -34,7 +35,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[openapi(
     info(title = "numberdesk", description = "Phone-number requests with a CM.com-compatible API. The user guide is in the docs/ folder of the numberdesk repository: docs/api.md for the API (statuses, errors, callbacks and how to verify them), docs/operations.md for running the service."),
     modifiers(&SecuritySchemes),
-    tags((name = "Number requests"), (name = "Phone numbers"), (name = "Company profiles"), (name = "Catalog"), (name = "Operator"), (name = "Service"))
+    tags((name = "Number requests"), (name = "Phone numbers"), (name = "Company profiles"), (name = "Catalog"), (name = "API log"), (name = "Operator"), (name = "Service"))
 )]
 struct ApiDoc;
 
@@ -119,6 +120,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(requests::router())
         .merge(profiles::router())
         .merge(admin::router())
+        .merge(apilog::router())
 }
 
 pub fn router(state: AppState) -> Router {
@@ -144,6 +146,11 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
+        // Outside the panic catcher, so a caught panic is recorded as the 500 it answered.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            apilog::record,
+        ))
         // Outermost, so every answer (a caught panic's too) carries the id and every log line
         // written while the request runs sits in its span.
         .layer(middleware::from_fn(request_id))

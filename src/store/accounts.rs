@@ -154,22 +154,31 @@ pub async fn revoke_api_key(db: &Db, account_id: &str, key_id: &str) -> Result<b
     Ok(r.rows_affected() == 1)
 }
 
-/// The account of a live API key. The lookup goes by hash; the final comparison is constant-time.
-pub async fn account_for_key(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
+/// Who a live API key belongs to: its account and the key's own id (the API log names the key
+/// by this id, never by its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub account_id: String,
+    pub key_id: String,
+}
+
+/// The owner of a live API key. The lookup goes by hash; the final comparison is constant-time.
+pub async fn key_owner(db: &Db, key: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
     let hash = hash_key(key);
     let row = sqlx::query(
-        "SELECT account_id, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_ms IS NULL",
+        "SELECT id, account_id, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_ms IS NULL",
     )
     .bind(&hash)
     .fetch_optional(db.read())
     .await?;
-    Ok(row.and_then(|r| {
-        let stored: String = r.try_get("key_hash").ok()?;
-        if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            r.try_get("account_id").ok()
-        } else {
-            None
-        }
+    let Some(r) = row else { return Ok(None) };
+    let stored: String = r.try_get("key_hash")?;
+    if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+        return Ok(None);
+    }
+    Ok(Some(KeyOwner {
+        account_id: r.try_get("account_id")?,
+        key_id: r.try_get("id")?,
     }))
 }
 

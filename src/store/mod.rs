@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver; the few dialect differences are explicit branches on [`Dialect`].
 
 pub mod accounts;
+pub mod apilog;
 pub mod cpu;
 pub mod deliveries;
 pub mod error;
@@ -100,6 +101,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_assigned_spans.sql"),
     ),
     (
+        5,
+        "prices, usage and the API log",
+        include_str!("../../migrations/sqlite/0005_prices_usage_api_log.sql"),
+    ),
+    (
         6,
         "profile versions",
         include_str!("../../migrations/sqlite/0006_profile_versions.sql"),
@@ -130,6 +136,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "assigned spans",
         include_str!("../../migrations/postgres/0004_assigned_spans.sql"),
+    ),
+    (
+        5,
+        "prices, usage and the API log",
+        include_str!("../../migrations/postgres/0005_prices_usage_api_log.sql"),
     ),
     (
         6,

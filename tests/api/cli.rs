@@ -664,3 +664,62 @@ async fn serve_logs_each_request_with_its_request_id() {
         );
     }
 }
+
+/// The server's own log output, at its most verbose, holds neither the API key nor any part of
+/// a request body, while it does name the calls by request id.
+#[tokio::test]
+async fn server_logs_hold_no_api_key_and_no_request_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = stdout_json(&run(
+        cmd(dir.path()).args(["account", "create", "--name", "Logs"])
+    ));
+    let (id, key) = (
+        account["id"].as_str().unwrap().to_string(),
+        account["apiKey"].as_str().unwrap().to_string(),
+    );
+    let served = serve(dir.path(), &[], |c| {
+        c.env("RUST_LOG", "trace");
+    });
+    let client = client();
+    let cp = format!("{}/voice/companyprofilesapi/v1/{id}", served.address);
+    let nr = format!("{}/voice/phonenumberrequestapi/v1/{id}", served.address);
+    let marker = "BODY-MARKER-93e1";
+    let mut profile = crate::helpers::profile_body();
+    profile["name"] = json!(marker);
+    profile["street"] = json!(marker);
+    let res = client
+        .post(format!("{cp}/companyprofiles"))
+        .header("X-CM-PRODUCTTOKEN", &key)
+        .header("X-Request-Id", "no-secrets-1")
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = client
+        .post(format!("{nr}/numberrequests"))
+        .header("X-CM-PRODUCTTOKEN", &key)
+        .json(&json!({"companyProfileId": marker, "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = client
+        .get(format!("{nr}/apilog"))
+        .header("X-CM-PRODUCTTOKEN", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, _, lines) = tokio::task::spawn_blocking(move || served.terminate())
+        .await
+        .unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains("no-secrets-1")),
+        "the calls are logged: {lines:#?}"
+    );
+    for secret in [key.as_str(), marker] {
+        let hits: Vec<&String> = lines.iter().filter(|l| l.contains(secret)).collect();
+        assert!(hits.is_empty(), "{secret} in the server log: {hits:#?}");
+    }
+}

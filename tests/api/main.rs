@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod apilog;
 mod auth;
 mod bench_driver;
 mod catalog;

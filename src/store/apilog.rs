@@ -1,0 +1,140 @@
+//! The API log's rows: batched inserts, filtered pages newest first, and trimming by age.
+
+use sqlx::Row;
+
+use super::{Cols, Db, StoreError};
+use crate::apilog::{ApiLogEntry, ApiLogFilter};
+
+/// Columns of one row; a batch insert binds this many values per entry.
+const COLUMNS: usize = 12;
+
+/// Rows per statement: well under both dialects' limits on bound values (SQLite 32,766).
+pub const MAX_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Writes entries with one multi-row insert per [`MAX_ROWS_PER_STATEMENT`], in one transaction.
+pub async fn insert_batch(db: &Db, entries: &[ApiLogEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for chunk in entries.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO api_log (id, account_id, occurred_ms, method, path, query, status, duration_ms, \
+             user_agent, api_key_id, request_id, message_code) VALUES {}",
+            super::values_placeholders(&tx, chunk.len(), COLUMNS)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(&e.id)
+                .bind(&e.account_id)
+                .bind(e.occurred_ms)
+                .bind(&e.method)
+                .bind(&e.path)
+                .bind(&e.query)
+                .bind(i64::from(e.status))
+                .bind(e.duration_ms)
+                .bind(&e.user_agent)
+                .bind(&e.api_key_id)
+                .bind(&e.request_id)
+                .bind(&e.message_code);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The `WHERE` of a filter with its text values to bind, in order.
+fn where_clause(filter: &ApiLogFilter) -> (String, Vec<String>, Option<i64>) {
+    let mut conds = Vec::new();
+    let mut texts = Vec::new();
+    if let Some(a) = &filter.account_id {
+        texts.push(a.clone());
+        conds.push(format!("account_id = ${}", texts.len()));
+    }
+    if let Some(m) = &filter.method {
+        texts.push(m.clone());
+        conds.push(format!("method = ${}", texts.len()));
+    }
+    let status = filter.status.map(i64::from);
+    if status.is_some() {
+        conds.push(format!("status = ${}", texts.len() + 1));
+    }
+    let clause = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    (clause, texts, status)
+}
+
+/// A page of entries, newest first (ties by id, which is time-ordered too), and the total.
+pub async fn list(
+    db: &Db,
+    filter: &ApiLogFilter,
+    skip: i64,
+    take: i64,
+) -> Result<(Vec<ApiLogEntry>, i64), StoreError> {
+    let (clause, texts, status) = where_clause(filter);
+    let n = texts.len() + usize::from(status.is_some());
+    let page_sql = format!(
+        "SELECT id, account_id, occurred_ms, method, path, query, status, duration_ms, user_agent, \
+         api_key_id, request_id, message_code FROM api_log{clause} \
+         ORDER BY occurred_ms DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM api_log{clause}");
+    let mut page = sqlx::query(&page_sql);
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for t in &texts {
+        page = page.bind(t);
+        count = count.bind(t);
+    }
+    if let Some(s) = status {
+        page = page.bind(s);
+        count = count.bind(s);
+    }
+    let rows = page.bind(take).bind(skip).fetch_all(db.read()).await?;
+    let total = count.fetch_one(db.read()).await?;
+    let entries = rows
+        .iter()
+        .map(entry_from_row)
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((entries, total))
+}
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<ApiLogEntry, sqlx::Error> {
+    let status: i64 = r.col("status")?;
+    let id: String = r.try_get("id")?;
+    Ok(ApiLogEntry {
+        status: u16::try_from(status)
+            .map_err(|_| super::corrupt("api_log", id.clone(), format!("status {status}")))?,
+        id,
+        account_id: r.col("account_id")?,
+        occurred_ms: r.col("occurred_ms")?,
+        method: r.col("method")?,
+        path: r.col("path")?,
+        query: r.col("query")?,
+        duration_ms: r.col("duration_ms")?,
+        user_agent: r.col("user_agent")?,
+        api_key_id: r.col("api_key_id")?,
+        request_id: r.col("request_id")?,
+        message_code: r.col("message_code")?,
+    })
+}
+
+/// Deletes up to `limit` entries that arrived before `cutoff_ms`; answers how many went. Small
+/// steps keep each write short, so creates never wait long behind a trim.
+pub async fn delete_before(db: &Db, cutoff_ms: i64, limit: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "DELETE FROM api_log WHERE id IN \
+         (SELECT id FROM api_log WHERE occurred_ms < $1 ORDER BY occurred_ms LIMIT $2)",
+    )
+    .bind(cutoff_ms)
+    .bind(limit)
+    .execute(db.write())
+    .await?;
+    Ok(r.rows_affected())
+}
