@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use subtle::ConstantTimeEq;
 
 use super::{
     Console, FormData, Who, clear_cookie, html_page, internal, redirect, session_cookie, views,
@@ -85,17 +84,29 @@ fn form(
     )
 }
 
-/// The sign-in throttle per client address (failed attempts per minute).
-///
-/// This is the single place where sign-in meets the auth-failure throttle: until the shared
-/// throttle of the operator API is in place it lets every attempt through.
-// TODO(auth-throttle): call the shared per-address throttle here (check before, count failures).
-fn throttled(
-    _state: &AppState,
-    _addr: Option<std::net::IpAddr>,
-    _failed: bool,
-) -> Option<Response> {
-    None
+/// The sign-in throttle per client address: the operator API's failed-authentication throttle
+/// ([`crate::throttle`]), so failed sign-ins and failed operator tokens count together. Before
+/// the credentials are checked (`failed` false) it answers 429 with `Retry-After` to an address
+/// over the limit, correct credentials included; after a failure (`failed` true) it counts it.
+fn throttled(state: &AppState, addr: Option<std::net::IpAddr>, failed: bool) -> Option<Response> {
+    let addr = addr?;
+    if failed {
+        state.auth_throttle.failed(addr);
+        return None;
+    }
+    let wait = state.auth_throttle.check(addr).err()?.retry_after_secs;
+    let msg = format!(
+        "Too many failed sign-ins from this address (RATE_LIMITED). Try again in {wait} seconds."
+    );
+    let mut res = html_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        form(state, Some(&msg), None, None, ""),
+    );
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(wait),
+    );
+    Some(res)
 }
 
 pub async fn sign_in(
@@ -114,9 +125,7 @@ pub async fn sign_in(
         Some("operator") => {
             let given = form_data.get("token").unwrap_or("").trim();
             match state.config.admin_token.as_deref() {
-                Some(t)
-                    if !given.is_empty() && bool::from(given.as_bytes().ct_eq(t.as_bytes())) =>
-                {
+                Some(t) if !given.is_empty() && crate::api::extract::secret_matches(given, t) => {
                     Some(SessionKind::Operator)
                 }
                 _ => None,

@@ -553,3 +553,62 @@ fn serve_demo_refuses_a_database_with_other_accounts() {
         .unwrap();
     assert_eq!(demo, 0);
 }
+
+#[tokio::test]
+async fn failed_sign_ins_and_operator_tokens_share_the_throttle() {
+    let app = spawn_app_with(|c| c.auth_failure_limit = 3).await;
+    let acct = app.create_account("Signer").await;
+    let no_redirects = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |form: Vec<(&'static str, String)>| {
+        no_redirects
+            .post(app.url("/console/sign-in"))
+            .form(&form)
+            .send()
+    };
+    // Two wrong sign-ins (customer and operator) and one wrong operator token: three failures.
+    let res = sign_in(vec![
+        ("kind", "customer".into()),
+        ("account", acct.id.clone()),
+        ("key", "wrong".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = sign_in(vec![("kind", "operator".into()), ("token", "wrong".into())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = admin_with(&app, "Bearer wrong").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Now the right credentials are refused too, in both places.
+    for form in [
+        vec![
+            ("kind", "operator".to_string()),
+            ("token", ADMIN_TOKEN.to_string()),
+        ],
+        vec![
+            ("kind", "customer".to_string()),
+            ("account", acct.id.clone()),
+            ("key", acct.key.clone()),
+        ],
+    ] {
+        let form: Vec<(&'static str, String)> =
+            form.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        let res = sign_in(form).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!((1..=60).contains(&header_i64(&res, "retry-after")));
+        assert!(res.headers().get("set-cookie").is_none());
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Too many failed sign-ins")
+        );
+    }
+    let res = admin_with(&app, &format!("Bearer {ADMIN_TOKEN}")).await;
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
+}
