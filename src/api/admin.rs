@@ -308,10 +308,22 @@ async fn put_restrictions(
     Path((country, kind)): Path<(String, String)>,
     body: JsonBody<RestrictionsInput>,
 ) -> ApiResult<axum::Json<Restrictions>> {
+    Ok(axum::Json(
+        set_restrictions(&state, &country, &kind, body.value).await?,
+    ))
+}
+
+/// Checks and stores the restrictions of a country and type (the body of the PUT; the
+/// console's rules page sends the same).
+pub async fn set_restrictions(
+    state: &AppState,
+    country: &str,
+    kind: &str,
+    b: RestrictionsInput,
+) -> ApiResult<Restrictions> {
     let mut errors = Vec::new();
-    let kind = path_country_and_type(&country, &kind, &mut errors);
-    let b = body.value;
-    let mut r = Restrictions::defaults(&country, kind.unwrap_or(PhoneNumberType::Local));
+    let kind = path_country_and_type(country, kind, &mut errors);
+    let mut r = Restrictions::defaults(country, kind.unwrap_or(PhoneNumberType::Local));
     let int = |n: &Option<serde_json::Number>,
                field: &str,
                errors: &mut Vec<FieldError>|
@@ -365,7 +377,7 @@ async fn put_restrictions(
     }
     inventory::put_restrictions(&state.db, &r).await?;
     state.caches.rules.clear();
-    Ok(axum::Json(r))
+    Ok(r)
 }
 
 /// Every account's number requests, newest first.
@@ -461,8 +473,21 @@ async fn put_requirements(
     Path((country, kind)): Path<(String, String)>,
     JsonList(list): JsonList<RequirementInput>,
 ) -> ApiResult<axum::Json<Vec<inventory::Requirement>>> {
+    Ok(axum::Json(
+        set_requirements(&state, &country, &kind, list).await?,
+    ))
+}
+
+/// Checks and stores the requirement list of a country and type (the body of the PUT; the
+/// console's rules page sends the same).
+pub async fn set_requirements(
+    state: &AppState,
+    country: &str,
+    kind: &str,
+    list: Vec<RequirementInput>,
+) -> ApiResult<Vec<inventory::Requirement>> {
     let mut errors = Vec::new();
-    let kind = path_country_and_type(&country, &kind, &mut errors);
+    let kind = path_country_and_type(country, kind, &mut errors);
     if list.len() > 100 {
         errors.push(FieldError::new("body", "at most 100 requirements"));
     }
@@ -500,9 +525,9 @@ async fn put_requirements(
     let Some(kind) = kind.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    inventory::put_requirements(&state.db, &country, kind, &out).await?;
+    inventory::put_requirements(&state.db, country, kind, &out).await?;
     state.caches.rules.clear();
-    Ok(axum::Json(out))
+    Ok(out)
 }
 
 /// Deliveries of every account, newest first (`state`: pending, delivered or failed).

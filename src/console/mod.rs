@@ -14,6 +14,7 @@ mod auth;
 mod customer;
 mod operator;
 mod profiles;
+mod rules;
 pub mod views;
 
 use std::collections::HashMap;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/console.js", get(js))
         .merge(customer::router())
         .merge(operator::router())
+        .merge(rules::router())
         .route("/console/{*rest}", get(not_found))
         .layer(middleware::from_fn(security_headers))
 }

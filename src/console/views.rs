@@ -17,6 +17,7 @@ pub enum Nav {
     Stock,
     Accounts,
     Deliveries,
+    Rules,
     None,
 }
 
@@ -33,6 +34,7 @@ const OPERATOR_NAV: &[(Nav, &str, &str)] = &[
     (Nav::Stock, "/console/stock", "Stock"),
     (Nav::Accounts, "/console/accounts", "Accounts"),
     (Nav::Deliveries, "/console/deliveries", "Deliveries"),
+    (Nav::Rules, "/console/rules", "Order rules"),
 ];
 
 /// A message shown once at the top of a page.

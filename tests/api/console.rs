@@ -531,3 +531,104 @@ async fn the_operator_approves_the_version_shown_and_a_changed_profile_is_refuse
     let now: serde_json::Value = now.json().await.unwrap();
     assert_eq!(now["status"], "Approved");
 }
+
+#[tokio::test]
+async fn the_rules_page_sets_restrictions_and_requirements_with_the_apis_checks() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    let restrictions = |app: &TestApp| {
+        let url = format!(
+            "{}/restrictions?countryCode=NL&phoneNumberType=LOCAL",
+            app.nr(&acct.id)
+        );
+        let key = acct.key.clone();
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .header("X-CM-PRODUCTTOKEN", key)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let form = |min: &'static str, max: &'static str| {
+        vec![
+            ("csrf", op.csrf.clone()),
+            ("country", "NL".to_string()),
+            ("type", "LOCAL".to_string()),
+            ("minQuantity", min.to_string()),
+            ("maxQuantity", max.to_string()),
+            ("allowedRangeSizes", "10, 100".to_string()),
+            ("rangesSupported", "true".to_string()),
+        ]
+    };
+    let as_refs = |f: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { f.clone() };
+    let good = form("2", "50");
+    let res = raw_client()
+        .post(app.url("/console/rules/restrictions"))
+        .header("cookie", &op.cookie)
+        .form(&as_refs(&good))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/console/rules?country=NL&type=LOCAL");
+    let r = restrictions(&app).await;
+    assert_eq!(r["minQuantity"], 2);
+    assert_eq!(r["maxQuantity"], 50);
+    assert_eq!(r["allowedRangeSizes"], json!([10, 100]));
+    assert_eq!(r["requiresReview"], false);
+
+    // Above the contract's maximum: refused with the API's message, nothing changed.
+    let bad = form("1", "5000");
+    raw_client()
+        .post(app.url("/console/rules/restrictions"))
+        .header("cookie", &op.cookie)
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    let page = get(&app, &op, "/console/rules?country=NL&type=LOCAL")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Nothing was saved"), "{page}");
+    assert!(page.contains("maxQuantity: must be 1 to 1000"), "{page}");
+    assert_eq!(restrictions(&app).await["maxQuantity"], 50);
+
+    let res = post(
+        &app,
+        &op,
+        "/console/rules/requirements",
+        &[
+            ("csrf", op.csrf.as_str()),
+            ("country", "NL"),
+            ("type", "LOCAL"),
+            (
+                "lines",
+                "2 | ADDRESS_IN_PREFIX_REGION | The address must be in the area\n",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let list = app
+        .get(
+            &acct,
+            &format!(
+                "{}/requirements?countryCode=NL&phoneNumberType=LOCAL",
+                app.nr(&acct.id)
+            ),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["code"], "ADDRESS_IN_PREFIX_REGION");
+    assert_eq!(list[0]["type"], 2);
+}

@@ -513,6 +513,9 @@ async fn a_csv_import_on_the_stock_page_changes_the_summary() {
         .await;
     b.find("#keys").await;
     b.shot("operator-account").await;
+    b.go(&app.url("/console/rules?country=NL&type=LOCAL")).await;
+    b.find("#restrictions").await;
+    b.shot("operator-rules").await;
     b.go(&app.url("/console/deliveries?state=all")).await;
     b.find("form.filters").await;
     b.shot("operator-deliveries").await;
