@@ -618,6 +618,11 @@ async fn deliveries_page(
     let (list, total) = deliveries::list(&state.db, filter, (page - 1) * PER_PAGE, PER_PAGE)
         .await
         .or_500()?;
+    // The operator sees callback targets without the credentials a URL may carry.
+    let list: Vec<_> = list
+        .into_iter()
+        .map(crate::notify::redacted_for_operator)
+        .collect();
     let shown = filter.map_or("all", DeliveryState::as_str);
     let content = html! {
         form.filters method="get" action="/console/deliveries" {

@@ -47,10 +47,11 @@ async fn rules_page(
     q: QueryParams,
 ) -> Result<Response, Response> {
     let (country, kind) = subject(q.get("country"), q.get("type"));
-    let r = inventory::restrictions(&state.db, &country, &kind)
+    let typed = PhoneNumberType::parse(&kind).unwrap_or(PhoneNumberType::Local);
+    let r = inventory::restrictions(&state.db, &country, typed)
         .await
         .or_500()?;
-    let reqs = inventory::requirements(&state.db, &country, &kind)
+    let reqs = inventory::requirements(&state.db, &country, typed)
         .await
         .or_500()?;
     let mut known: Vec<(String, String)> = inventory::summary(&state.db)

@@ -632,3 +632,40 @@ async fn the_rules_page_sets_restrictions_and_requirements_with_the_apis_checks(
     assert_eq!(list[0]["code"], "ADDRESS_IN_PREFIX_REGION");
     assert_eq!(list[0]["type"], 2);
 }
+
+#[tokio::test]
+async fn failed_sign_ins_count_toward_the_per_address_throttle() {
+    let app = spawn_app_with(|c| c.auth_failure_limit = 3).await;
+    let acct = app.create_account("Acme").await;
+    let c = raw_client();
+    for _ in 0..3 {
+        let res = c
+            .post(app.url("/console/sign-in"))
+            .form(&[
+                ("kind", "customer"),
+                ("account", acct.id.as_str()),
+                ("key", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Past the limit even the right key is refused for the rest of the minute.
+    let res = c
+        .post(app.url("/console/sign-in"))
+        .form(&[
+            ("kind", "customer"),
+            ("account", acct.id.as_str()),
+            ("key", acct.key.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get("retry-after").is_some());
+    assert!(res.headers().get(SET_COOKIE).is_none());
+    // The same count guards the operator API.
+    let res = app.admin_get("/admin/v1/accounts").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
