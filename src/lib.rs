@@ -21,6 +21,7 @@ pub mod orders;
 pub mod profiles;
 pub mod stock;
 pub mod store;
+pub mod text;
 pub mod throttle;
 
 pub use netpolicy::callback_target_is_private;

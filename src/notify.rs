@@ -193,8 +193,9 @@ impl Notifier {
     }
 
     async fn send_email(&self, d: &Leased, status_id: i64, reason: &str, payload: &str) -> Outcome {
-        let to: Mailbox = match d.target.parse() {
-            Ok(m) => m,
+        // The address as the mailer sends it (an internationalised domain in ASCII form).
+        let to = match crate::text::mail_address(&d.target) {
+            Ok(a) => Mailbox::new(None, a),
             Err(e) => {
                 return Outcome::Failed {
                     error: format!("invalid address: {e}"),

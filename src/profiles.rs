@@ -175,10 +175,10 @@ fn check(d: &ProfileData) -> Vec<FieldError> {
         ));
     }
     for (i, e) in d.email_addresses.iter().enumerate() {
-        if e.len() > 254 || !email_address::EmailAddress::is_valid(e) || !e.contains('.') {
+        if let Err(why) = crate::text::mail_address(e) {
             errors.push(FieldError::new(
                 format!("emailAddresses[{i}]"),
-                "is not a valid e-mail address",
+                format!("is not a valid e-mail address: {why}"),
             ));
         }
     }

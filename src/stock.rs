@@ -194,9 +194,24 @@ pub fn parse_csv(body: &[u8]) -> StockResult<Vec<StockEntry>> {
             "the CSV header must name phoneNumber or start and count",
         ));
     }
+    let mut text_errors = Vec::new();
+    for h in headers.iter() {
+        crate::text::check("header", h, &mut text_errors);
+    }
     let mut out = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| StockError::field(format!("row {}", i + 2), format!("{e}")))?;
+        // Every cell, read or not, is text from outside (crate::text).
+        for (cell, name) in rec.iter().zip(headers.iter()) {
+            if crate::text::forbidden_char(cell).is_some() {
+                let name = if crate::text::forbidden_char(name).is_some() {
+                    "?"
+                } else {
+                    name
+                };
+                crate::text::check(&format!("numbers[{i}].{name}"), cell, &mut text_errors);
+            }
+        }
         let get = |k: usize| {
             cols[k]
                 .and_then(|c| rec.get(c))
@@ -219,6 +234,9 @@ pub fn parse_csv(body: &[u8]) -> StockResult<Vec<StockEntry>> {
             city: get(6),
             region: get(7),
         });
+    }
+    if !text_errors.is_empty() {
+        return Err(StockError::Invalid(text_errors));
     }
     Ok(out)
 }

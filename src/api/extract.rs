@@ -9,6 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -189,9 +190,20 @@ pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<(T, String)>
     if !value.is_object() {
         return Err(ApiError::malformed("the body must be a JSON object"));
     }
-    let canonical = value.to_string();
-    let parsed = serde_json::from_value(value).map_err(|e| ApiError::malformed(e.to_string()))?;
-    Ok((parsed, canonical))
+    let parsed = T::deserialize(&value).map_err(|e| ApiError::malformed(e.to_string()))?;
+    checked_text(&value)?;
+    Ok((parsed, value.to_string()))
+}
+
+/// Refuses a well-typed body whose strings (known fields or not) hold control or
+/// bidirectional-control characters ([`crate::text`]), naming each such field.
+fn checked_text(value: &serde_json::Value) -> ApiResult<()> {
+    let errors = crate::text::check_json(value);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 /// A required JSON body.
@@ -245,9 +257,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonList<T> {
         if !value.is_array() {
             return Err(ApiError::malformed("the body must be a JSON array"));
         }
-        Ok(JsonList(
-            serde_json::from_value(value).map_err(|e| ApiError::malformed(e.to_string()))?,
-        ))
+        let list = Vec::<T>::deserialize(&value).map_err(|e| ApiError::malformed(e.to_string()))?;
+        checked_text(&value)?;
+        Ok(JsonList(list))
     }
 }
 
@@ -308,7 +320,9 @@ impl FromRequest<AppState> for RawBody {
     }
 }
 
-/// Query-string parameters (the last of a repeated name wins); never rejects.
+/// Query-string parameters (the last of a repeated name wins). A value (or name) holding control
+/// or bidirectional-control characters, percent-encoded or not, is `VALIDATION_FAILED` naming
+/// the parameter ([`crate::text`]), whether the call reads that parameter or not.
 pub struct QueryParams(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
@@ -316,11 +330,21 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(QueryParams(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect();
+        let mut errors = Vec::new();
+        for (name, value) in &pairs {
+            if crate::text::forbidden_char(name).is_some() {
+                crate::text::check("query", name, &mut errors);
+            } else {
+                crate::text::check(name, value, &mut errors);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(QueryParams(pairs.into_iter().collect()))
     }
 }
 

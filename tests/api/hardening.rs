@@ -612,3 +612,210 @@ async fn failed_sign_ins_and_operator_tokens_share_the_throttle() {
     let res = admin_with(&app, &format!("Bearer {ADMIN_TOKEN}")).await;
     expect_error(res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Strict text: control and bidirectional characters, e-mail addresses
+// ---------------------------------------------------------------------------------------------
+
+/// One character of each forbidden kind.
+const FORBIDDEN: [&str; 9] = [
+    "\u{0}", "\t", "\n", "\r", "\u{1b}", "\u{7f}", "\u{85}", "\u{202e}", "\u{2066}",
+];
+
+async fn expect_field(res: reqwest::Response, field: &str) {
+    let body = expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
+    assert_eq!(error_fields(&body), [field], "{body}");
+}
+
+#[tokio::test]
+async fn control_and_bidi_characters_are_refused_in_json_bodies_naming_the_field() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Texty").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 5).await;
+    for c in FORBIDDEN {
+        for (field, value) in [
+            ("city", format!("Amster{c}dam")),
+            ("comment", format!("line one{c}Reason: forged")),
+            ("areaCode", format!("2{c}0")),
+            ("callbackUrl", format!("https://exa{c}mple.com/hook")),
+            ("somethingUnknown", format!("x{c}")),
+        ] {
+            let mut body = request_body(&profile, 1);
+            body[field] = serde_json::json!(value);
+            let res = app.post_request(&acct, &body).await;
+            expect_field(res, field).await;
+        }
+        let mut p = profile_body();
+        p["emailAddresses"] = serde_json::json!(["ok@example.com", format!("x{c}@example.com")]);
+        expect_field(app.create_profile(&acct, &p).await, "emailAddresses[1]").await;
+        let mut p = profile_body();
+        p["requiredFields"] = serde_json::json!({"vat": format!("NL{c}123")});
+        expect_field(app.create_profile(&acct, &p).await, "requiredFields.vat").await;
+    }
+    // Nothing was created, and a type error still comes first.
+    let (_, total) = app.all_phone_numbers(&acct).await;
+    assert_eq!(total, 0);
+    let mut body = request_body(&profile, 1);
+    body["city"] = serde_json::json!("A\nB");
+    body["quantity"] = serde_json::json!("one");
+    expect_error(
+        app.post_request(&acct, &body).await,
+        StatusCode::BAD_REQUEST,
+        "MALFORMED_JSON",
+    )
+    .await;
+    // Text without those characters passes: accents, emoji, a no-break space.
+    let mut body = request_body(&profile, 1);
+    body["comment"] = serde_json::json!("für die Zentrale – ☎\u{a0}ok");
+    let req = app.create_request(&acct, &body).await;
+    assert_eq!(req["comment"], "für die Zentrale – ☎\u{a0}ok");
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_in_operator_reasons_and_array_bodies() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Reasons").await;
+    let profile = app.approved_profile(&acct).await;
+    let req = app.create_request(&acct, &request_body(&profile, 1)).await;
+    assert_eq!(req["status"], "Pending");
+    let id = s(&req["id"]);
+    let res = app
+        .admin_post(
+            &format!("/admin/v1/numberrequests/{id}/reject"),
+            &serde_json::json!({"reason": "No stock.\r\n\r\nPlease log in at http://evil.example"}),
+        )
+        .await;
+    expect_field(res, "reason").await;
+    assert_eq!(app.get_request(&acct, &id).await["status"], "Pending");
+    let res = app
+        .admin_put(
+            "/admin/v1/requirements/NL/LOCAL",
+            &serde_json::json!([{"type": 1, "code": "ID", "description": "Passport\u{202e}"}]),
+        )
+        .await;
+    expect_field(res, "[0].description").await;
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_in_query_strings() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Query").await;
+    for (query, field) in [
+        ("status=Pend%0Aing", "status"),
+        ("status=Pending&unused=%00", "unused"),
+        ("take=1%E2%80%AE", "take"),
+        ("%0D=1", "query"),
+    ] {
+        let res = app
+            .get(
+                &acct,
+                &format!("{}/numberrequests?{query}", app.nr(&acct.id)),
+            )
+            .await;
+        expect_field(res, field).await;
+    }
+    let res = app
+        .admin_get("/admin/v1/deliveries?state=failed%1B[31m")
+        .await;
+    expect_field(res, "state").await;
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_in_stock_imports() {
+    let app = spawn_app().await;
+    let csv = "phoneNumber,countryCode,phoneNumberType,areaCode,city,note\n\
+               +31201000001,NL,LOCAL,20,Amsterdam,fine\n\
+               +31201000002,NL,LOCAL,20,\"Amster\ndam\",fine\n\
+               +31201000003,NL,LOCAL,20,Amster\u{85}dam,fine\n\
+               +31201000004,NL,LOCAL,20,Amsterdam,\u{202d}x\n";
+    let res = app
+        .admin(Method::POST, "/admin/v1/inventory")
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let body = expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
+    assert_eq!(
+        error_fields(&body),
+        ["numbers[1].city", "numbers[2].city", "numbers[3].note"],
+        "{body}"
+    );
+    let res = app
+        .admin_post(
+            "/admin/v1/inventory",
+            &serde_json::json!({"numbers": [
+                {"phoneNumber": "+31201000001", "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20", "city": "Amsterdam"},
+                {"phoneNumber": "+31201000002", "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20", "region": "Noord\u{2067}Holland"}
+            ]}),
+        )
+        .await;
+    expect_field(res, "numbers[1].region").await;
+    assert!(app.stock_summary().await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn e_mail_addresses_the_mailer_would_refuse_are_refused() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Mailer").await;
+    let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(186));
+    for bad in [
+        "\"a b\"@c.com",
+        "\"a\"@c.com",
+        "Name <a@b.com>",
+        "<a@b.com>",
+        "a@[127.0.0.1]",
+        "a@[IPv6:2001:db8::1]",
+        "a@127.0.0.1",
+        "a b@c.com",
+        "a..b@c.com",
+        ".a@c.com",
+        "jörg@example.com",
+        "a@localhost",
+        "a@b_c.com",
+        "a@-b.com",
+        "a@b.com,c@d.com",
+        "plain",
+        long.as_str(),
+    ] {
+        let mut p = profile_body();
+        p["emailAddresses"] = serde_json::json!([bad]);
+        let res = app.create_profile(&acct, &p).await;
+        expect_field(res, "emailAddresses[0]").await;
+    }
+    // PUT is checked the same way.
+    let profile = app.approved_profile(&acct).await;
+    let res = app
+        .client
+        .put(format!("{}/companyprofiles/{profile}", app.cp(&acct.id)))
+        .header("X-CM-PRODUCTTOKEN", &acct.key)
+        .json(&serde_json::json!({"emailAddresses": ["ok@example.com", "Name <x@example.com>"]}))
+        .send()
+        .await
+        .unwrap();
+    expect_field(res, "emailAddresses[1]").await;
+}
+
+#[tokio::test]
+async fn internationalised_domains_are_kept_and_mailed_in_ascii_form() {
+    let sink = crate::notify_support::SmtpSink::start().await;
+    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    let acct = app.create_account("IDN").await;
+    let mut p = profile_body();
+    p["emailAddresses"] = serde_json::json!(["info@bücher.de"]);
+    let res = app.create_profile(&acct, &p).await;
+    let created = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(
+        created["emailAddresses"],
+        serde_json::json!(["info@bücher.de"])
+    );
+    let profile = s(&created["id"]);
+    app.approve_profile(&profile).await;
+    app.import_nl_local("+31201000000", 1).await;
+    let req = app.create_request(&acct, &request_body(&profile, 1)).await;
+    assert_eq!(req["status"], "Completed");
+    let messages = sink.wait_messages(1, 20).await;
+    let rcpt = messages[0]["rcptTos"].to_string();
+    assert!(rcpt.contains("info@xn--bcher-kva.de"), "{rcpt}");
+}
