@@ -23,13 +23,13 @@ pub mod stock;
 pub mod store;
 pub mod text;
 pub mod throttle;
+pub mod workers;
 
 pub use netpolicy::callback_target_is_private;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -135,7 +135,7 @@ impl Application {
         tracing::info!("listening on http://{addr}");
         let (stop_tx, stop_rx) = watch::channel(false);
         let notifier = Arc::new(notify::Notifier::new(&self.state.config)?);
-        let workers = tokio::spawn(run_workers(self.state.clone(), stop_rx.clone()));
+        let workers = tokio::spawn(workers::run(self.state.clone(), stop_rx.clone()));
         let log_writer = self
             .state
             .api_log
@@ -166,39 +166,5 @@ impl Application {
         self.state.db.close().await;
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// Background work: returns aged numbers to stock and fulfils the open requests they may serve;
-/// every tick also tries the requests created in the last seconds (see [`orders::Fulfil::Recent`]).
-/// Imports and accepts fulfil what they can themselves, so idle ticks cost two small reads
-/// however many requests are open. All open requests are tried once at start-up, for anything a
-/// stopped process left. A pass stops between requests when the service stops.
-async fn run_workers(state: AppState, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut first = true;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
-        let mut scope = if first {
-            orders::Fulfil::All
-        } else {
-            orders::Fulfil::Recent
-        };
-        first = false;
-        match store::inventory::return_aged(&state.db, domain::now_ms()).await {
-            Ok(n) if n > 0 => {
-                tracing::info!(numbers = n, "aged numbers returned to stock");
-                scope = orders::Fulfil::All;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "aging sweep failed"),
-        }
-        if let Err(e) = orders::fulfil(&state, scope, Some(&stop)).await {
-            tracing::warn!(error = %e, "fulfilment sweep failed");
-        }
     }
 }

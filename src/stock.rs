@@ -60,17 +60,8 @@ pub struct StockEntry {
     pub region: Option<String>,
 }
 
-/// A validated entry: `count` numbers from `first`.
-#[derive(Debug, Clone)]
-pub struct StockBlock {
-    pub first: i64,
-    pub count: i64,
-    pub country_code: String,
-    pub phone_number_type: PhoneNumberType,
-    pub area_code: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-}
+/// A validated entry: `count` numbers from `first`, with the attributes they are stocked under.
+pub type StockBlock = StockRun;
 
 fn blank_to_none(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
@@ -278,13 +269,7 @@ pub async fn import(state: &AppState, blocks: &[StockBlock]) -> StockResult<Impo
     // the open requests for other places.
     let locales: Vec<Criteria> = blocks
         .iter()
-        .map(|b| Criteria {
-            country_code: b.country_code.clone(),
-            phone_number_type: b.phone_number_type,
-            area_code: b.area_code.clone(),
-            city: b.city.clone(),
-            region: b.region.clone(),
-        })
+        .map(StockRun::criteria)
         .collect::<std::collections::HashSet<_>>()
         .into_iter()
         .collect();
@@ -313,15 +298,7 @@ fn joined(blocks: &[StockBlock]) -> Vec<StockRun> {
             last.count += b.count;
             continue;
         }
-        runs.push(StockRun {
-            first: b.first,
-            count: b.count,
-            country_code: b.country_code.clone(),
-            phone_number_type: b.phone_number_type,
-            area_code: b.area_code.clone(),
-            city: b.city.clone(),
-            region: b.region.clone(),
-        });
+        runs.push(b.clone());
     }
     runs
 }

@@ -79,11 +79,7 @@ async fn list_accounts(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let page = q.page_only()?;
     let (items, total) = accounts::list_accounts(&state.db, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
@@ -372,9 +368,7 @@ pub async fn set_restrictions(
             r.allowed_range_sizes = v;
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::check(errors)?;
     inventory::put_restrictions(&state.db, &r).await?;
     state.caches.rules.clear();
     Ok(r)
@@ -403,9 +397,7 @@ async fn list_all_requests(
         },
     };
     let filter = request_filter(&q, &mut errors, account);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::check(errors)?;
     let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
@@ -552,9 +544,7 @@ async fn list_deliveries(
         }
         parsed
     });
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::check(errors)?;
     let (items, total) =
         crate::store::deliveries::list(&state.db, filter, page.skip, page.take).await?;
     let items: Vec<_> = items

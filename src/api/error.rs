@@ -62,6 +62,14 @@ impl ApiError {
         e.body.errors = errors;
         e
     }
+    /// `VALIDATION_FAILED` with these errors, or Ok when there are none.
+    pub fn check(errors: Vec<FieldError>) -> Result<(), Self> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::validation(errors))
+        }
+    }
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }

@@ -379,6 +379,16 @@ impl QueryParams {
     }
 }
 
+impl QueryParams {
+    /// The page of a list that takes no other parameter; a bad `skip` or `take` is refused.
+    pub fn page_only(&self) -> ApiResult<Page> {
+        let mut errors = Vec::new();
+        let page = self.page(&mut errors);
+        ApiError::check(errors)?;
+        Ok(page)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub skip: i64,

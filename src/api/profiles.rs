@@ -84,11 +84,7 @@ async fn list_profiles(
     customer: Customer,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let page = q.page_only()?;
     let (items, total) =
         store::profiles::list(&state.db, &customer.account_id, page.skip, page.take).await?;
     Ok(paged(items, page, total))

@@ -260,9 +260,7 @@ async fn list_requests(
     let mut errors = Vec::new();
     let page = q.page(&mut errors);
     let filter = request_filter(&q, &mut errors, Some(customer.account_id));
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::check(errors)?;
     let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
@@ -417,11 +415,7 @@ async fn phone_numbers(
     customer: Customer,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let page = q.page_only()?;
     let (items, total) =
         requests::phone_numbers(&state.db, &customer.account_id, page.skip, page.take).await?;
     Ok(paged(items, page, total))
@@ -558,9 +552,7 @@ async fn availability(
     };
     let quantity = number("quantity").or_else(|| Some(1.into()));
     let range_size = number("rangeSize");
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::check(errors)?;
     let input = CreateNumberRequest {
         company_profile_id: q.get("companyProfileId").map(str::to_string),
         quantity,

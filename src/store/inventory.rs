@@ -20,6 +20,17 @@ pub struct StockRun {
 }
 
 impl StockRun {
+    /// What a request for exactly these numbers' attributes would ask of stock.
+    pub fn criteria(&self) -> Criteria {
+        Criteria {
+            country_code: self.country_code.clone(),
+            phone_number_type: self.phone_number_type,
+            area_code: self.area_code.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+        }
+    }
+
     fn end(&self) -> i64 {
         self.first + self.count
     }
