@@ -249,7 +249,7 @@ pub async fn available_units(
     Ok(inventory::count_units(&state.db, c, range_size).await?)
 }
 
-/// Creates a number request (API.md §4.1): the checks of [`plan`], then the group-commit writer
+/// Creates a number request: the checks of [`plan`], then the group-commit writer
 /// (see [`spawn_create_writer`]) claims stock and stores the request, its ranges, its first
 /// status event and the event's outbox rows in one transaction, and answers after the commit.
 pub async fn create(

@@ -122,7 +122,7 @@ pub struct ProfileInput {
     pub required_fields: Option<Option<BTreeMap<String, String>>>,
 }
 
-/// Checks a whole profile against the contract's limits (API.md §3).
+/// Checks a whole profile against the field limits of a company profile.
 fn check(d: &ProfileData) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut text = |field: &str, v: &str, max: usize| {
