@@ -10,6 +10,7 @@
 // redirect, a 403, the error page), the axum idiom, so its size does not matter here.
 #![allow(clippy::result_large_err)]
 
+mod apilog;
 mod auth;
 mod customer;
 mod operator;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(customer::router())
         .merge(operator::router())
         .merge(rules::router())
+        .merge(apilog::router())
         .route("/console/{*rest}", get(not_found))
         .layer(middleware::from_fn(security_headers))
 }

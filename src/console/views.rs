@@ -18,6 +18,7 @@ pub enum Nav {
     Accounts,
     Deliveries,
     Rules,
+    ApiLog,
     None,
 }
 
@@ -27,6 +28,7 @@ const CUSTOMER_NAV: &[(Nav, &str, &str)] = &[
     (Nav::Requests, "/console/requests", "Requests"),
     (Nav::Numbers, "/console/numbers", "Numbers"),
     (Nav::Profiles, "/console/profiles", "Company profiles"),
+    (Nav::ApiLog, "/console/apilog", "API log"),
 ];
 
 const OPERATOR_NAV: &[(Nav, &str, &str)] = &[
@@ -35,6 +37,7 @@ const OPERATOR_NAV: &[(Nav, &str, &str)] = &[
     (Nav::Accounts, "/console/accounts", "Accounts"),
     (Nav::Deliveries, "/console/deliveries", "Deliveries"),
     (Nav::Rules, "/console/rules", "Order rules"),
+    (Nav::ApiLog, "/console/apilog", "API log"),
 ];
 
 /// A message shown once at the top of a page.
@@ -84,9 +87,13 @@ pub struct Frame<'a> {
 
 /// The whole page: head, navigation, the flash message and the content.
 pub fn page(f: Frame<'_>, content: Markup) -> Markup {
-    let (links, whoami) = match f.who {
-        Who::Customer { account_id, .. } => (CUSTOMER_NAV, format!("Account {account_id}")),
-        Who::Operator => (OPERATOR_NAV, "Operator".to_string()),
+    let (links, whoami, full) = match f.who {
+        Who::Customer { account_id, .. } => (
+            CUSTOMER_NAV,
+            format!("Account {}…", account_id.get(..8).unwrap_or(account_id)),
+            format!("Account {account_id}"),
+        ),
+        Who::Operator => (OPERATOR_NAV, "Operator".to_string(), "Operator".to_string()),
     };
     html! {
         (DOCTYPE)
@@ -107,7 +114,7 @@ pub fn page(f: Frame<'_>, content: Markup) -> Markup {
                         }
                     }
                     div.who {
-                        span.whoami title=(whoami) { (whoami) }
+                        span.whoami title=(full) { (whoami) }
                         form method="post" action="/console/sign-out" {
                             input type="hidden" name="csrf" value=(f.csrf);
                             button.link type="submit" { "Sign out" }

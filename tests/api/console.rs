@@ -669,3 +669,60 @@ async fn failed_sign_ins_count_toward_the_per_address_throttle() {
     let res = app.admin_get("/admin/v1/accounts").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn the_api_log_page_lists_the_accounts_own_calls_and_the_operator_sees_all() {
+    let app = spawn_app().await;
+    let a = app.create_account("A").await;
+    let b = app.create_account("B").await;
+    let res = app
+        .client
+        .get(format!("{}/numberrequests?status=Nope", app.nr(&a.id)))
+        .header("X-CM-PRODUCTTOKEN", &a.key)
+        .header("User-Agent", "console-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    app.get(&b, &format!("{}/phonenumbers", app.nr(&b.id)))
+        .await;
+    let s = customer(&app, &a.id, &a.key).await;
+    let mut page = String::new();
+    for _ in 0..40 {
+        page = get(&app, &s, "/console/apilog").await.text().await.unwrap();
+        if page.contains("console-test/1.0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("console-test/1.0"), "{page}");
+    assert!(page.contains("VALIDATION_FAILED"), "{page}");
+    assert!(
+        !page.contains("/phonenumbers"),
+        "another account's call is not shown"
+    );
+    let filtered = get(&app, &s, "/console/apilog?status=200")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!filtered.contains("console-test/1.0"), "status filter");
+
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    let mut all = String::new();
+    for _ in 0..40 {
+        all = get(&app, &op, "/console/apilog")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if all.contains("/phonenumbers") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        all.contains("/phonenumbers") && all.contains("console-test/1.0"),
+        "{all}"
+    );
+}

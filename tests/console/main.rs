@@ -322,6 +322,9 @@ async fn a_customer_orders_two_demo_numbers_and_finds_them_on_numbers_and_in_the
     b.click("a[href='/console/requests']").await;
     b.find("table").await;
     b.shot("customer-requests").await;
+    b.click("a[href='/console/apilog']").await;
+    b.find("#apilog").await;
+    b.shot("customer-apilog").await;
 
     // Phone width: the same pages stay usable.
     b.c.set_window_size(390, 844).await.unwrap();
