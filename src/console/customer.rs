@@ -225,7 +225,31 @@ impl OrderForm {
         }
     }
 
-    /// The form's values in the JSON API's create body (the same validation applies).
+    /// The form's values in the JSON API's create body, validated as the API validates it
+    /// (text checks included: no control or bidirectional-control characters).
+    fn validated(&self, profile: &str, kind: &str) -> Result<orders::CreateInput, ApiError> {
+        let mut errors = Vec::new();
+        for (field, value) in [
+            ("comment", &self.comment),
+            ("callbackUrl", &self.callback_url),
+        ] {
+            if let Some(v) = value {
+                crate::text::check(field, v, &mut errors);
+            }
+        }
+        let (area, city, region) = self.locale_parts();
+        for (field, value) in [("areaCode", area), ("city", city), ("region", region)] {
+            if let Some(v) = value {
+                crate::text::check(field, &v, &mut errors);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        self.to_request(profile, kind).validate()
+    }
+
+    /// The form's values in the JSON API's create body.
     fn to_request(&self, profile: &str, kind: &str) -> CreateNumberRequest {
         let (area, city, region) = self.locale_parts();
         let number = |v: &Option<String>| {
@@ -326,7 +350,7 @@ async fn order_post(
     if data.get("action") == Some("order") {
         match (form.profile.clone(), form.kind.clone()) {
             (Some(p), Some(k)) => {
-                let created = match form.to_request(&p, &k).validate() {
+                let created = match form.validated(&p, &k) {
                     Ok(input) => orders::create(&state, &c.account_id, input, None)
                         .await
                         .map_err(ApiError::from),

@@ -199,7 +199,25 @@ async fn save_requirements(
             }
         })
         .collect();
-    let flash = match set_requirements(&state, &country, &kind, list).await {
+    let mut errors = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        crate::text::check(
+            &format!("[{i}].code"),
+            r.code.as_deref().unwrap_or(""),
+            &mut errors,
+        );
+        crate::text::check(
+            &format!("[{i}].description"),
+            r.description.as_deref().unwrap_or(""),
+            &mut errors,
+        );
+    }
+    let result = if errors.is_empty() {
+        set_requirements(&state, &country, &kind, list).await
+    } else {
+        Err(ApiError::validation(errors))
+    };
+    let flash = match result {
         Ok(list) => Flash::ok(format!(
             "Requirements for {country} {kind} saved ({} in all).",
             list.len()

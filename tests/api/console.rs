@@ -726,3 +726,31 @@ async fn the_api_log_page_lists_the_accounts_own_calls_and_the_operator_sees_all
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn the_order_form_refuses_control_characters_as_the_api_does() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 10).await;
+    let s = customer(&app, &acct.id, &acct.key).await;
+    let res = post(
+        &app,
+        &s,
+        "/console/order",
+        &[
+            ("csrf", s.csrf.as_str()),
+            ("action", "order"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "1"),
+            ("comment", "bell\u{7}"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"comment-error\""), "{body}");
+    assert_eq!(app.all_phone_numbers(&acct).await.1, 0, "nothing ordered");
+}
