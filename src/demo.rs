@@ -1,4 +1,4 @@
-//! The demo world of API.md §8, seeded once and idempotently by `serve --demo`.
+//! The demo world of docs/api.md, seeded once and idempotently by `serve --demo`.
 
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, now_ms};

@@ -28,7 +28,7 @@ pub fn describe(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-/// `phoneNumberType` of API.md §2.
+/// `phoneNumberType` of docs/api.md
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum PhoneNumberType {

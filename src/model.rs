@@ -1,4 +1,4 @@
-//! The JSON objects of the API (API.md §3, §5, §6), shared by handlers, services and the outbox.
+//! The JSON objects of the API (docs/api.md), shared by handlers, services and the outbox.
 
 use std::collections::BTreeMap;
 
@@ -152,7 +152,7 @@ pub struct StatusEvent {
     pub emails: Vec<Delivery>,
 }
 
-/// Order restrictions for one country and number type (API.md §4.2).
+/// Order restrictions for one country and number type (docs/api.md).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Restrictions {

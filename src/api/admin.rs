@@ -1,4 +1,4 @@
-//! Operator endpoints under `/admin/v1` (API.md §5): accounts and keys, stock, restrictions and
+//! Operator endpoints under `/admin/v1` (docs/api.md): accounts and keys, stock, restrictions and
 //! the review of number requests.
 
 use axum::extract::{Path, State};

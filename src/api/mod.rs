@@ -28,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use self::error::ApiError;
 use crate::AppState;
 
-/// Largest JSON body (API.md §1); the stock import has its own limit.
+/// Largest JSON body (docs/api.md); the stock import has its own limit.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(OpenApi)]

@@ -68,7 +68,7 @@ fn int_in(n: &serde_json::Number, min: i64, max: i64) -> Option<i64> {
 }
 
 impl CreateNumberRequest {
-    /// Check 1 of API.md §4.1: field shapes.
+    /// Check 1 of docs/api.md: field shapes.
     pub fn validate(self) -> ApiResult<CreateInput> {
         let mut errors = Vec::new();
         let profile = match self.company_profile_id.as_deref() {

@@ -1,4 +1,4 @@
-//! Operator accounts and API keys (API.md §5) and operator authentication.
+//! Operator accounts and API keys (docs/api.md) and operator authentication.
 
 use std::collections::BTreeSet;
 

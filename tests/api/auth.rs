@@ -1,4 +1,4 @@
-//! Customer authentication on every customer route (API.md §1) and isolation between accounts.
+//! Customer authentication on every customer route (docs/api.md) and isolation between accounts.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -146,7 +146,7 @@ async fn every_customer_route_answers_403_for_a_nonexistent_account_path() {
 
 #[tokio::test]
 async fn account_segment_that_is_not_a_uuid_never_answers_404() {
-    // API.md §1: "the {accountGuid} segment never answers 404".
+    // docs/api.md: "the {accountGuid} segment never answers 404".
     let app = spawn_app().await;
     let b = app.create_account("B").await;
     for (m, url, body) in routes(&app, "not-a-uuid") {
@@ -273,7 +273,7 @@ async fn a_second_account_can_neither_read_nor_change_the_first_ones_data() {
     assert_eq!(numbers.len(), 2);
 }
 
-/// API.md §1: the rate limit counts per valid API key, after authentication; over it, 429
+/// docs/api.md: the rate limit counts per valid API key, after authentication; over it, 429
 /// `RATE_LIMITED` with `Retry-After` in whole seconds. Unknown keys get 401 and are not counted,
 /// and another key of the same account has its own allowance.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Issue 3, order rules and catalog (API.md §2, §3, §4, §4.1, §4.2, §5, §8): restrictions,
+//! Issue 3, order rules and catalog (docs/api.md): restrictions,
 //! aligned ranges, review, requirements, locale options, availability, release and aging,
 //! NANPA regions, the demo world and the OpenAPI document.
 

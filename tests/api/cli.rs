@@ -1,4 +1,4 @@
-//! The real binary: commands, configuration errors, `serve` and SIGTERM (API.md §8).
+//! The real binary: commands, configuration errors, `serve` and SIGTERM (docs/api.md).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

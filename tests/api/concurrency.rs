@@ -1,4 +1,4 @@
-//! Many creates at once: every answer 201, no number assigned twice (API.md §4.1).
+//! Many creates at once: every answer 201, no number assigned twice (docs/api.md).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Every error code of the create call and the contract's error body everywhere (API.md §1, §4.1).
+//! Every error code of the create call and the contract's error body everywhere (docs/api.md).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -477,7 +477,7 @@ pub async fn expect_json(res: Response, status: StatusCode) -> Value {
         .unwrap_or_else(|e| panic!("body of {url} is not JSON ({e}): {text}"))
 }
 
-/// Checks the contract's error body shape (API.md §1) and answers it.
+/// Checks the contract's error body shape (docs/api.md) and answers it.
 pub fn check_error_shape(body: &Value) -> Result<(), String> {
     let obj = body
         .as_object()

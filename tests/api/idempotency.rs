@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on the two create calls (API.md §1).
+//! `Idempotency-Key` on the two create calls (docs/api.md).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Operator stock import and summary (API.md §5).
+//! Operator stock import and summary (docs/api.md).
 
 use std::collections::BTreeSet;
 

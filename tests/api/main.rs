@@ -1,5 +1,5 @@
 //! Integration tests for numberdesk: the real application on `127.0.0.1:0` with a fresh SQLite
-//! file per test, driven over HTTP exactly as API.md describes the contract.
+//! file per test, driven over HTTP exactly as docs/api.md describes the API.
 
 mod helpers;
 

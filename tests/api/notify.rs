@@ -1,4 +1,4 @@
-//! Status events reach the customer (API.md §6): signed callbacks with retries and order,
+//! Status events reach the customer (docs/api.md): signed callbacks with retries and order,
 //! e-mail over SMTP or as `.eml` files, the private-address rule, the operator's delivery list and
 //! redelivery, and a crash of the real binary while it is sending.
 

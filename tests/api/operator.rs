@@ -1,4 +1,4 @@
-//! Operator review of number requests, restrictions and the operator request list (API.md §2, §4.2, §5).
+//! Operator review of number requests, restrictions and the operator request list (docs/api.md).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Company profiles (API.md §3, §4, §5 review).
+//! Company profiles (docs/api.md review).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! Arbitrary JSON in every field of the create body never yields a 5xx, and every error answer has
-//! the contract shape (API.md §1, §4.1).
+//! the contract shape (docs/api.md).
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestCaseError, TestRunner};

@@ -1,4 +1,4 @@
-//! Number requests: create, get, list, cancel, events, statuses (API.md §2, §3, §4, §4.1).
+//! Number requests: create, get, list, cancel, events, statuses (docs/api.md).
 
 use std::collections::BTreeSet;
 

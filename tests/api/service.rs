@@ -1,4 +1,4 @@
-//! Service endpoints (API.md §7) and persistence across restarts.
+//! Service endpoints (docs/api.md) and persistence across restarts.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
