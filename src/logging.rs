@@ -48,6 +48,30 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// Writes a message of the command itself (a fatal error, the demo banner) to standard error in
+/// `format`, past any `RUST_LOG` filter: as `numberdesk: message` in text (the banner as it is),
+/// as one JSON object in json, so that a collector reading JSON lines never meets a line of
+/// plain text.
+pub fn notice(format: LogFormat, level: tracing::Level, message: &str) {
+    let line = match format {
+        LogFormat::Text if level == tracing::Level::ERROR => format!("numberdesk: {message}"),
+        LogFormat::Text => message.to_string(),
+        LogFormat::Json => {
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            serde_json::json!({
+                "timestamp": now,
+                "level": level.as_str(),
+                "target": "numberdesk",
+                "message": message,
+            })
+            .to_string()
+        }
+    };
+    eprintln!("{line}");
+}
+
 /// A span's fields as JSON values, kept in the span's extensions by [`SpanFieldsLayer`].
 struct SpanFields(Map<String, Value>);
 

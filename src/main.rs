@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use numberdesk::backup::{self, BackupError};
 use numberdesk::config::{Config, Overrides};
+use numberdesk::logging;
 use numberdesk::{AppState, Application, demo};
+use tracing::Level;
 
 #[derive(Parser)]
 #[command(
@@ -92,11 +94,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    numberdesk::logging::init(config.log_format);
+    let format = config.log_format;
+    numberdesk::logging::init(format);
+    let fail = |msg: String| logging::notice(format, Level::ERROR, &msg);
     if let Command::Backup { file } = &cli.command
         && let Err(e) = backup::precheck(&config, file)
     {
-        eprintln!("numberdesk: {e}");
+        fail(e.to_string());
         return ExitCode::from(2);
     }
     if demo && config.admin_token.is_none() {
@@ -105,7 +109,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("numberdesk: cannot start the runtime: {e}");
+            fail(format!("cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -116,11 +120,11 @@ fn main() -> ExitCode {
                 .is_some_and(BackupError::is_usage)
                 || e.downcast_ref::<demo::Refused>().is_some() =>
         {
-            eprintln!("numberdesk: {e:#}");
+            fail(format!("{e:#}"));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("numberdesk: {e:#}");
+            fail(format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -146,7 +150,8 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
             let app = Application::with_state(state.clone()).await?;
             if demo {
                 let token = state.config.admin_token.clone().unwrap_or_default();
-                eprintln!("{}", demo::banner(&app.local_addr(), &token));
+                let banner = demo::banner(&app.local_addr(), &token);
+                logging::notice(state.config.log_format, Level::INFO, &banner);
             }
             app.run_until_stopped(stop).await
         }

@@ -265,7 +265,8 @@ fn log_format_must_be_text_or_json() {
     assert!(stderr.contains("NUMBERDESK_LOG_FORMAT"), "{stderr}");
 }
 
-/// With `NUMBERDESK_LOG_FORMAT=json` every line on standard error is a JSON object with a
+/// With `NUMBERDESK_LOG_FORMAT=json` every line on standard error (the demo banner included) is
+/// a JSON object with a
 /// level and a message, a request's line carries its `requestId` at the top level (the caller's
 /// or a generated one), and standard output stays empty.
 #[tokio::test]
@@ -274,7 +275,7 @@ async fn json_logs_are_one_object_per_line() {
     let mut child = cmd(dir.path(), &dir.path().join("nd.db"))
         .env("NUMBERDESK_LOG_FORMAT", "json")
         .env("NUMBERDESK_LISTEN", "127.0.0.1:0")
-        .arg("serve")
+        .args(["serve", "--demo"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -340,6 +341,13 @@ async fn json_logs_are_one_object_per_line() {
         lines.iter().any(|l| l.contains("shutting down")),
         "{lines:#?}"
     );
+    // The demo banner is one JSON line too.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("demo-product-token") && l.contains("curl")),
+        "{lines:#?}"
+    );
     // The request's line carries its id as a top-level field, and so does a generated one.
     let parsed: Vec<Value> = lines
         .iter()
@@ -360,4 +368,34 @@ async fn json_logs_are_one_object_per_line() {
             assert!(v.get("requestId").is_none(), "outside a request: {v}");
         }
     }
+}
+
+/// In JSON mode a command's fatal error is a JSON line as well.
+#[test]
+fn json_format_reports_errors_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nd.db");
+    let target = dir.path().join("taken.db");
+    std::fs::write(&target, b"keep me").unwrap();
+    let out = cmd(dir.path(), &db)
+        .env("NUMBERDESK_LOG_FORMAT", "json")
+        .arg("backup")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{stderr}"
+    );
 }
