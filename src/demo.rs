@@ -1,5 +1,7 @@
 //! The demo world of docs/api.md, seeded once and idempotently by `serve --demo`.
 
+use anyhow::Context;
+
 use crate::AppState;
 use crate::domain::{PhoneNumberType, ProfileStatus, now_ms};
 use crate::model::{ProfileData, Restrictions};
@@ -123,6 +125,28 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         nl_local.ranges_supported = true;
         nl_local.allowed_range_sizes = vec![10, 100];
         inventory::put_restrictions(db, &nl_local).await?;
+        // General prices for the demo stock, so the first request already shows a `price`.
+        for (country, kind, currency, setup, monthly) in [
+            ("NL", PhoneNumberType::Local, "EUR", "1.50", "2.00"),
+            ("NL", PhoneNumberType::Tollfree, "EUR", "10.00", "15.00"),
+            ("US", PhoneNumberType::Local, "USD", "1.00", "1.25"),
+        ] {
+            let price = crate::money::Price {
+                currency: crate::money::Currency::parse(currency).context("demo currency")?,
+                setup: crate::money::Amount::parse_price(setup).context("demo amount")?,
+                monthly: crate::money::Amount::parse_price(monthly).context("demo amount")?,
+            };
+            crate::prices::set(
+                db,
+                crate::prices::PriceEntry {
+                    account_id: None,
+                    country_code: country.into(),
+                    phone_number_type: kind.as_str().into(),
+                    price,
+                },
+            )
+            .await?;
+        }
     }
     let blocks = [
         block(

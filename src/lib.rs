@@ -15,14 +15,17 @@ pub mod idempotency;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod money;
 pub mod netpolicy;
 pub mod notify;
 pub mod orders;
+pub mod prices;
 pub mod profiles;
 pub mod stock;
 pub mod store;
 pub mod text;
 pub mod throttle;
+pub mod usage;
 pub mod workers;
 
 pub use netpolicy::callback_target_is_private;

@@ -32,6 +32,34 @@ pub struct NumberRequest {
     pub updated_on: String,
     /// Always `quantity` entries; all-null (but `size`) until numbers are assigned.
     pub ranges: Vec<NumberRange>,
+    /// The account's effective price for this country and type when the request was created,
+    /// or null when there was none. A later change of the price list does not change it.
+    #[serde(default)]
+    pub price: Option<QuotedPrice>,
+}
+
+/// The price a request was quoted: amounts as decimal strings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotedPrice {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Charged once, in the month a number is assigned.
+    #[schema(example = "1.50")]
+    pub setup_price: String,
+    /// Charged for every month a number is held.
+    #[schema(example = "2.00")]
+    pub monthly_price: String,
+}
+
+impl From<crate::money::Price> for QuotedPrice {
+    fn from(p: crate::money::Price) -> Self {
+        QuotedPrice {
+            currency: p.currency.to_string(),
+            setup_price: p.setup.to_string(),
+            monthly_price: p.monthly.to_string(),
+        }
+    }
 }
 
 impl NumberRequest {

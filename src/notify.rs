@@ -405,6 +405,12 @@ pub fn email_body(req: &NumberRequest, status: &str, reason: &str) -> (String, S
     if let Some(s) = req.range_size {
         lines.push(format!("Range size: {s}"));
     }
+    if let Some(p) = &req.price {
+        lines.push(format!(
+            "Price per number: {} {} setup, {} {} per month",
+            p.currency, p.setup_price, p.currency, p.monthly_price
+        ));
+    }
     for (label, v) in [
         ("Area code", &req.area_code),
         ("City", &req.city),

@@ -389,7 +389,17 @@ async fn create_batch(
             answers[i] = Some(answer);
             continue;
         }
-        reqs.push((i, new_request(w, now)));
+        let mut req = new_request(w, now);
+        // Quoted in this transaction: the request keeps the price this create saw.
+        req.price = crate::store::prices::effective(
+            &mut tx,
+            &w.account_id,
+            &req.country_code,
+            req.phone_number_type.as_str(),
+        )
+        .await?
+        .map(Into::into);
+        reqs.push((i, req));
     }
     // Claims: blocks per request (all or nothing, under a savepoint); single numbers with one
     // statement per set of criteria, handed out in arrival order. A request the claim cannot
@@ -519,6 +529,7 @@ fn new_request(w: &CreateWork, now: i64) -> NumberRequest {
         created_on: crate::domain::format_ms(now),
         updated_on: crate::domain::format_ms(now),
         ranges: requests::empty_ranges(input.quantity, input.range_size),
+        price: None,
     }
 }
 

@@ -5,9 +5,11 @@ pub mod admin;
 pub mod apilog;
 pub mod error;
 pub mod extract;
+pub mod prices;
 pub mod profiles;
 pub mod requests;
 pub mod serve;
+pub mod usage;
 
 use std::time::Instant;
 
@@ -121,6 +123,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(profiles::router())
         .merge(admin::router())
         .merge(apilog::router())
+        .merge(prices::router())
+        .merge(usage::router())
 }
 
 pub fn router(state: AppState) -> Router {

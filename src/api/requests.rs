@@ -524,6 +524,15 @@ pub struct Availability {
     pub available_quantity: i64,
     /// True exactly when a create with these values would be `Completed` at once.
     pub immediately_assignable: bool,
+    /// The account's effective price for the profile's number country and this type now
+    /// (a create would be quoted it), or null.
+    pub price: Option<crate::model::QuotedPrice>,
+    /// `setupPrice` × `quantity` × (`rangeSize` or 1); null without a price.
+    #[schema(example = "3.00")]
+    pub setup_total: Option<String>,
+    /// `monthlyPrice` × `quantity` × (`rangeSize` or 1); null without a price.
+    #[schema(example = "4.00")]
+    pub monthly_total: Option<String>,
 }
 
 /// What a create with these values would get now. Uses the same checks and matching as create.
@@ -579,8 +588,20 @@ async fn availability(
         Err(e @ (OrderError::ProfileNotFound | OrderError::Store(_))) => return Err(e.into()),
         Err(_) => false,
     };
+    let price = crate::prices::price_of(
+        &state.db,
+        &customer.account_id,
+        &profile.data.number_country_code,
+        input.phone_number_type.as_str(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let numbers = input.quantity.saturating_mul(input.range_size.unwrap_or(1));
     Ok(axum::Json(Availability {
         available_quantity: available,
         immediately_assignable: assignable,
+        price: price.map(Into::into),
+        setup_total: price.map(|p| p.setup.times(numbers).to_string()),
+        monthly_total: price.map(|p| p.monthly.times(numbers).to_string()),
     }))
 }

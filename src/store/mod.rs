@@ -8,9 +8,11 @@ pub mod deliveries;
 pub mod error;
 pub mod inventory;
 pub mod local;
+pub mod prices;
 pub mod profiles;
 pub mod requests;
 pub mod sessions;
+pub mod usage;
 pub mod wal;
 
 use std::borrow::Cow;

@@ -11,7 +11,8 @@ use crate::domain::{Channel, RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
 
 const COLS: &str = "id, account_id, company_profile_id, country_code, phone_number_type, quantity, range_size, \
-    area_code, city, region, comment, callback_url, requires_review, status_id, reason, created_ms, updated_ms";
+    area_code, city, region, comment, callback_url, requires_review, status_id, reason, created_ms, updated_ms, \
+    price_currency, price_setup, price_monthly";
 
 /// A request row plus what the API does not show.
 #[derive(Debug, Clone)]
@@ -38,6 +39,7 @@ fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
     )?;
     let quantity: i64 = r.col("quantity")?;
     let range_size: Option<i64> = r.col("range_size")?;
+    let id_for_price = id.clone();
     Ok(RequestRow {
         request: NumberRequest {
             id,
@@ -58,6 +60,13 @@ fn from_row(r: &impl Cols) -> Result<RequestRow, sqlx::Error> {
             created_on: format_ms(r.col("created_ms")?),
             updated_on: format_ms(r.col("updated_ms")?),
             ranges: Vec::new(),
+            price: crate::money::Price::from_stored(
+                r.col::<Option<String>>("price_currency")?.as_deref(),
+                r.col::<Option<String>>("price_setup")?.as_deref(),
+                r.col::<Option<String>>("price_monthly")?.as_deref(),
+            )
+            .map_err(|what| corrupt("number_requests", id_for_price.clone(), what))?
+            .map(Into::into),
         },
         requires_review: r.col::<i64>("requires_review")? != 0,
         status,
@@ -299,7 +308,7 @@ pub async fn insert(
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO number_requests ({COLS}) VALUES {}",
-            values_placeholders(&*conn, chunk.len(), 17)
+            values_placeholders(&*conn, chunk.len(), 20)
         );
         let mut q = sqlx::query(&sql);
         for (r, requires_review) in chunk {
@@ -320,7 +329,10 @@ pub async fn insert(
                 .bind(r.status_id)
                 .bind(&r.reason)
                 .bind(created_ms)
-                .bind(created_ms);
+                .bind(created_ms)
+                .bind(r.price.as_ref().map(|p| p.currency.clone()))
+                .bind(r.price.as_ref().map(|p| p.setup_price.clone()))
+                .bind(r.price.as_ref().map(|p| p.monthly_price.clone()));
         }
         q.execute(&mut *conn).await?;
     }

@@ -21,6 +21,7 @@ mod notify;
 mod notify_support;
 mod operations;
 mod operator;
+mod prices;
 mod profile_versions;
 mod profiles;
 mod proptest_validation;

@@ -1,0 +1,89 @@
+//! What usage reads: the assignment rows held during a month, with the price their request was
+//! quoted, streamed in the order the usage lines take.
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use super::{Cols, Db, StoreError, corrupt};
+use crate::money::Price;
+
+/// One assignment row: `span` consecutive numbers from `first`, held from `valid_from_ms` to
+/// `valid_to_ms` (None: still held) under one request.
+#[derive(Debug, Clone)]
+pub struct HoldingRow {
+    pub account_id: String,
+    /// The first number as an integer (the E.164 digits).
+    pub first: i64,
+    pub span: i64,
+    pub number_request_id: String,
+    pub country_code: String,
+    pub phone_number_type: String,
+    pub valid_from_ms: i64,
+    pub valid_to_ms: Option<i64>,
+    pub price: Option<Price>,
+}
+
+const SELECT: &str = "SELECT a.account_id, a.phone_number, a.span, a.number_request_id, a.valid_from_ms, \
+     a.valid_to_ms, r.country_code, r.phone_number_type, r.price_currency, r.price_setup, r.price_monthly \
+     FROM assigned_numbers a JOIN number_requests r ON r.id = a.number_request_id";
+
+const OF_ACCOUNT: &str = "SELECT a.account_id, a.phone_number, a.span, a.number_request_id, a.valid_from_ms, \
+     a.valid_to_ms, r.country_code, r.phone_number_type, r.price_currency, r.price_setup, r.price_monthly \
+     FROM assigned_numbers a JOIN number_requests r ON r.id = a.number_request_id \
+     WHERE a.account_id = $3 AND a.valid_from_ms < $1 AND (a.valid_to_ms IS NULL OR a.valid_to_ms > $2) \
+     ORDER BY a.valid_from_ms, a.phone_number";
+
+fn all_accounts_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "{SELECT} WHERE a.valid_from_ms < $1 AND (a.valid_to_ms IS NULL OR a.valid_to_ms > $2) \
+             ORDER BY a.valid_from_ms, a.phone_number"
+        )
+    })
+}
+
+fn row_of(r: &impl Cols) -> Result<HoldingRow, sqlx::Error> {
+    let phone: String = r.col("phone_number")?;
+    let request: String = r.col("number_request_id")?;
+    let first = phone
+        .strip_prefix('+')
+        .and_then(|d| d.parse::<i64>().ok())
+        .ok_or_else(|| corrupt("assigned_numbers", phone.clone(), "not an E.164 number"))?;
+    let (c, s, m): (Option<String>, Option<String>, Option<String>) = (
+        r.col("price_currency")?,
+        r.col("price_setup")?,
+        r.col("price_monthly")?,
+    );
+    let price = Price::from_stored(c.as_deref(), s.as_deref(), m.as_deref())
+        .map_err(|what| corrupt("number_requests", request.clone(), what))?;
+    Ok(HoldingRow {
+        account_id: r.col("account_id")?,
+        first,
+        span: r.col("span")?,
+        number_request_id: request,
+        country_code: r.col("country_code")?,
+        phone_number_type: r.col("phone_number_type")?,
+        valid_from_ms: r.col("valid_from_ms")?,
+        valid_to_ms: r.col("valid_to_ms")?,
+        price,
+    })
+}
+
+/// The rows held at some time in `[start_ms, end_ms)`, of one account or of all, ordered by
+/// when they were assigned and then by first number (as text). Rows arrive as the database
+/// sends them: nothing is collected here.
+pub fn held_between(
+    db: &Db,
+    account_id: Option<String>,
+    start_ms: i64,
+    end_ms: i64,
+) -> BoxStream<'_, Result<HoldingRow, StoreError>> {
+    let q = match account_id {
+        Some(a) => sqlx::query(OF_ACCOUNT).bind(end_ms).bind(start_ms).bind(a),
+        None => sqlx::query(all_accounts_sql()).bind(end_ms).bind(start_ms),
+    };
+    q.fetch(db.read())
+        .map(|r| r.and_then(|row| row_of(&row)).map_err(StoreError::from))
+        .boxed()
+}
