@@ -41,6 +41,10 @@ enum Scenario {
     Healthz,
     /// The create transaction in process, no HTTP: the database ceiling.
     DbCreate,
+    /// An account comes to hold all `--stock` numbers (requests of 1,000 single numbers, or of
+    /// `--usage-range-size` blocks); then times the month's CSV usage export and samples the
+    /// server's memory while it streams.
+    UsageCsv,
     /// `--open-requests` Pending requests, each for an area code of its own with no stock, then
     /// the server's CPU time while nothing happens and the time an import of one number takes.
     Sweep,
@@ -97,6 +101,9 @@ struct Args {
     /// Extra NAME=VALUE environment for the servers the driver starts.
     #[arg(long = "server-env")]
     server_env: Vec<String>,
+    /// usage-csv: the holding's requests ask for blocks of this size instead of single numbers.
+    #[arg(long)]
+    usage_range_size: Option<i64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -132,6 +139,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Some(url) => vec![addr_of(url)?],
             None => servers.start(&args, tmp.path()).await?,
         };
+        if args.scenario == Scenario::UsageCsv {
+            let result = usage_csv(&args, targets[0], &servers).await;
+            servers.stop();
+            return result;
+        }
         if args.scenario == Scenario::Sweep {
             let result = sweep(&args, targets[0], &servers).await;
             servers.stop();
@@ -607,6 +619,108 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / hz)
 }
 
+/// The account holds every number of the stock; then its CSV usage export of this month is
+/// read (counted, not kept) while the server's memory is sampled.
+async fn usage_csv(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Result<()> {
+    let world = setup(args, addr, None).await?;
+    let mut c = Conn::open(addr).await?;
+    admin(
+        &mut c,
+        &args.admin_token,
+        Method::PUT,
+        "/prices/NL/LOCAL",
+        json!({"currency": "EUR", "setupPrice": "1.50", "monthlyPrice": "2.00"}),
+    )
+    .await?;
+    let (quantity, range_size) = match args.usage_range_size {
+        Some(s) => (1000.min(args.stock / s).max(1), Some(s)),
+        None => (1000, None),
+    };
+    let per_request = quantity * range_size.unwrap_or(1);
+    let requests = (args.stock / per_request).max(1);
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections.clamp(1, 8) {
+        let (world, next) = (world.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await?;
+            let path = world.nr("/numberrequests");
+            loop {
+                if next.fetch_add(1, Ordering::Relaxed) >= requests as u64 {
+                    return anyhow::Ok(());
+                }
+                let body = json!({"companyProfileId": world.profile_id, "quantity": quantity,
+                                  "rangeSize": range_size, "phoneNumberType": "LOCAL", "areaCode": "20"});
+                let (status, bytes) = c
+                    .call(
+                        Method::POST,
+                        &path,
+                        Some(Bytes::from(body.to_string())),
+                        &[("x-cm-producttoken", &world.api_key)],
+                    )
+                    .await?;
+                ensure!(
+                    status == StatusCode::CREATED && bytes.windows(11).any(|w| w == b"\"Completed\""),
+                    "create: {status} {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    println!(
+        "set-up: the account holds {} numbers ({requests} requests of {quantity} x {}) after {:.1} s",
+        requests * per_request,
+        range_size.unwrap_or(1),
+        started.elapsed().as_secs_f64()
+    );
+    // The creates' e-mails go out first, so the export runs alone.
+    let took = drain_outbox(&mut c, &args.admin_token).await?;
+    println!("set-up: outbox drained in {took:.1} s");
+    let pids = servers.pids();
+    let before: u64 = pids.iter().filter_map(|&p| rss_kib(p)).map(|r| r.0).sum();
+    for round in 0..2 {
+        let rss = RssSampler::start(pids.clone());
+        let t = Instant::now();
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(world.nr("/usage"))
+            .header("host", addr.to_string())
+            .header("x-cm-producttoken", &world.api_key)
+            .header("accept", "text/csv")
+            .body(Full::new(Bytes::new()))?;
+        c.send.ready().await?;
+        let res = c.send.send_request(req).await?;
+        let status = res.status();
+        let first_byte = t.elapsed().as_secs_f64();
+        let mut body = res.into_body();
+        let (mut bytes, mut lines) = (0u64, 0u64);
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                bytes += data.len() as u64;
+                lines += data.iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let (peak, _) = rss.stop().await;
+        ensure!(status == StatusCode::OK, "usage: {status}");
+        println!(
+            "usage csv #{}: {} lines, {:.1} MB in {secs:.2} s (first byte after {:.0} ms, {:.0} lines/s); server RSS {} MiB before, peak {} MiB while streaming",
+            round + 1,
+            lines.saturating_sub(1),
+            bytes as f64 / 1e6,
+            first_byte * 1000.0,
+            lines as f64 / secs,
+            before / 1024,
+            peak / 1024
+        );
+    }
+    Ok(())
+}
+
 /// Many open requests over many criteria: what they cost while nothing happens, and how long
 /// an unrelated import of one number waits.
 async fn sweep(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Result<()> {
@@ -732,7 +846,9 @@ fn pick_op(scenario: Scenario, i: u64) -> Op {
             1 | 3 => Op::List,
             _ => Op::Create(None),
         },
-        Scenario::DbCreate | Scenario::Sweep => unreachable!("no measured HTTP load"),
+        Scenario::DbCreate | Scenario::Sweep | Scenario::UsageCsv => {
+            unreachable!("no measured HTTP load")
+        }
     }
 }
 

@@ -162,9 +162,15 @@ async fn avail(w: &World, query: &str) -> (i64, bool) {
     let obj = v.as_object().expect("availability is an object");
     assert_eq!(
         obj.keys().cloned().collect::<BTreeSet<_>>(),
-        ["availableQuantity", "immediatelyAssignable"]
-            .map(String::from)
-            .into(),
+        [
+            "availableQuantity",
+            "immediatelyAssignable",
+            "price",
+            "setupTotal",
+            "monthlyTotal"
+        ]
+        .map(String::from)
+        .into(),
         "availability keys: {v}"
     );
     (

@@ -133,6 +133,7 @@ async fn create_returns_201_and_assigns_numbers_when_stock_exists() {
             "createdOn",
             "updatedOn",
             "ranges",
+            "price",
         ]),
         "{req}"
     );
