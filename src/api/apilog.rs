@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -45,11 +46,15 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let owner = match key {
-        // A failed lookup records nothing; the handler's own lookup answers the error.
-        Some(key) => key_owner(&state, key, &accounts::hash_key(key))
-            .await
-            .ok()
-            .flatten(),
+        Some(key) => match key_owner(&state, key, &accounts::hash_key(key)).await {
+            Ok(owner) => owner,
+            // The database is unreachable: answer at once, rather than after a second wait for
+            // a connection in the handler's own look-up.
+            Err(e) => {
+                return crate::api::error::ApiError::from(crate::store::StoreError::from(e))
+                    .into_response();
+            }
+        },
         None => None,
     };
     let Some(owner) = owner else {
