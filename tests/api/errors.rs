@@ -1,6 +1,8 @@
 //! Every error code of the create call and the contract's error body everywhere (docs/api.md).
+//! The refusals that need nothing but an account, a profile and a request are one table: each
+//! row is a call and the status and code it must answer; none of them may change anything.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -12,23 +14,6 @@ async fn setup() -> (TestApp, Acct, String) {
     (app, acct, profile)
 }
 
-async fn post_raw(
-    app: &TestApp,
-    acct: &Acct,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    let mut rb = app
-        .client
-        .post(format!("{}/numberrequests", app.nr(&acct.id)))
-        .header("X-CM-PRODUCTTOKEN", &acct.key)
-        .body(body);
-    if let Some(ct) = content_type {
-        rb = rb.header("content-type", ct);
-    }
-    rb.send().await.unwrap()
-}
-
 async fn request_total(app: &TestApp, acct: &Acct) -> i64 {
     let res = app
         .get(acct, &format!("{}/numberrequests", app.nr(&acct.id)))
@@ -36,10 +21,88 @@ async fn request_total(app: &TestApp, acct: &Acct) -> i64 {
     header_i64(&res, "x-cm-pagination-total")
 }
 
+const JSON: &str = "application/json";
+
+/// One row of the table: a call (with the account's key) and the answer it must get.
+struct Case {
+    method: Method,
+    url: String,
+    content_type: Option<&'static str>,
+    body: Option<String>,
+    status: StatusCode,
+    code: &'static str,
+    /// Fields the `errors` list must name; with `exact`, no others.
+    fields: Vec<&'static str>,
+    exact: bool,
+}
+
+impl Case {
+    fn new(method: Method, url: impl Into<String>) -> Case {
+        Case {
+            method,
+            url: url.into(),
+            content_type: None,
+            body: None,
+            status: StatusCode::BAD_REQUEST,
+            code: "VALIDATION_FAILED",
+            fields: Vec::new(),
+            exact: false,
+        }
+    }
+    fn raw(mut self, content_type: Option<&'static str>, body: impl Into<String>) -> Case {
+        self.content_type = content_type;
+        self.body = Some(body.into());
+        self
+    }
+    fn json(self, body: &Value) -> Case {
+        self.raw(Some(JSON), body.to_string())
+    }
+    fn answers(mut self, status: StatusCode, code: &'static str) -> Case {
+        self.status = status;
+        self.code = code;
+        self
+    }
+    fn naming(mut self, fields: &[&'static str]) -> Case {
+        self.fields = fields.to_vec();
+        self
+    }
+    fn only(mut self) -> Case {
+        self.exact = true;
+        self
+    }
+}
+
+/// A create body with `field` set to `value`, or removed when `value` is None.
+fn with(profile: &str, field: &str, value: Option<Value>) -> Value {
+    let mut body = request_body(profile, 1);
+    match value {
+        Some(v) => body[field] = v,
+        None => {
+            body.as_object_mut().unwrap().remove(field);
+        }
+    }
+    body
+}
+
 #[tokio::test]
-async fn field_shape_errors_are_validation_failed_with_the_field_name() {
+async fn every_refused_call_answers_its_status_and_code_and_changes_nothing() {
     let (app, acct, profile) = setup().await;
-    let cases: Vec<(&str, Option<Value>)> = vec![
+    app.import_nl_local("+31201000000", 100).await;
+    let pending = s(&app
+        .create_request(
+            &acct,
+            &json!({"companyProfileId": profile,
+        "quantity": 1, "phoneNumberType": "TOLLFREE"}),
+        )
+        .await["id"]);
+    let (nr, cp) = (app.nr(&acct.id), app.cp(&acct.id));
+    let create = || Case::new(Method::POST, format!("{nr}/numberrequests"));
+    let profile_url = format!("{cp}/companyprofiles/{profile}");
+    let cancel_url = format!("{nr}/numberrequests/{pending}/cancel");
+    let mut cases = Vec::new();
+
+    // Field shapes: VALIDATION_FAILED naming the field.
+    for (field, value) in [
         ("quantity", Some(json!(0))),
         ("quantity", Some(json!(1001))),
         ("quantity", Some(json!(-3))),
@@ -58,62 +121,29 @@ async fn field_shape_errors_are_validation_failed_with_the_field_name() {
             "callbackUrl",
             Some(json!(format!("https://example.com/{}", "a".repeat(2030)))),
         ),
-    ];
-    for (field, value) in cases {
-        let mut body = request_body(&profile, 1);
-        match &value {
-            Some(v) => body[field] = v.clone(),
-            None => {
-                body.as_object_mut().unwrap().remove(field);
-            }
-        }
-        let res = app.post_request(&acct, &body).await;
-        let err = expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
-        assert_field(&err, field);
-        let _ = value;
+    ] {
+        cases.push(
+            create()
+                .json(&with(&profile, field, value))
+                .naming(&[field]),
+        );
     }
-    // exactly 1000 characters of comment and quantity 1000 are fine shapes
-    let mut body = request_body(&profile, 1000);
-    body["comment"] = json!("c".repeat(1000));
-    let res = app.post_request(&acct, &body).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    assert_eq!(request_total(&app, &acct).await, 1);
-}
+    // One entry per bad field; the shape is checked before the profile is looked up.
+    cases.push(
+        create()
+            .json(&json!({"companyProfileId": "x", "quantity": 0, "phoneNumberType": "MOBILE"}))
+            .naming(&["companyProfileId", "quantity", "phoneNumberType"])
+            .only(),
+    );
+    cases.push(
+        create().json(&json!({"companyProfileId": new_uuid(), "quantity": 0,
+        "phoneNumberType": "LOCAL", "areaCode": "20"})),
+    );
 
-#[tokio::test]
-async fn several_bad_fields_give_one_error_entry_each() {
-    let (app, acct, _) = setup().await;
-    let body = json!({"companyProfileId": "x", "quantity": 0, "phoneNumberType": "MOBILE"});
-    let err = expect_error(
-        app.post_request(&acct, &body).await,
-        StatusCode::BAD_REQUEST,
-        "VALIDATION_FAILED",
-    )
-    .await;
-    for f in ["companyProfileId", "quantity", "phoneNumberType"] {
-        assert_field(&err, f);
-    }
-    assert_eq!(error_fields(&err).len(), 3, "{err}");
-}
-
-#[tokio::test]
-async fn field_shape_is_checked_before_the_profile() {
-    let (app, acct, _) = setup().await;
-    let body = json!({"companyProfileId": new_uuid(), "quantity": 0, "phoneNumberType": "LOCAL", "areaCode": "20"});
-    expect_error(
-        app.post_request(&acct, &body).await,
-        StatusCode::BAD_REQUEST,
-        "VALIDATION_FAILED",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn body_that_is_not_json_or_not_an_object_or_mistyped_is_malformed_json() {
-    let (app, acct, profile) = setup().await;
-    let json_ct = Some("application/json");
-    let raw_bodies: Vec<String> = vec![
-        "this is not json".into(),
+    // Not JSON, not an object, or a field of the wrong JSON type: MALFORMED_JSON.
+    let malformed = (StatusCode::BAD_REQUEST, "MALFORMED_JSON");
+    for raw in [
+        "this is not json".to_string(),
         "{\"quantity\": 1,".into(),
         "".into(),
         "[1, 2, 3]".into(),
@@ -122,13 +152,14 @@ async fn body_that_is_not_json_or_not_an_object_or_mistyped_is_malformed_json() 
         "42".into(),
         "null".into(),
         format!("{} trailing", request_body(&profile, 1)),
-    ];
-    for raw in raw_bodies {
-        let res = post_raw(&app, &acct, json_ct, raw.clone()).await;
-        let err = expect_error(res, StatusCode::BAD_REQUEST, "MALFORMED_JSON").await;
-        let _ = (err, raw);
+    ] {
+        cases.push(
+            create()
+                .raw(Some(JSON), raw)
+                .answers(malformed.0, malformed.1),
+        );
     }
-    let wrong_types: Vec<(&str, Value)> = vec![
+    for (field, v) in [
         ("quantity", json!("2")),
         ("quantity", json!(true)),
         ("quantity", json!([1])),
@@ -139,18 +170,194 @@ async fn body_that_is_not_json_or_not_an_object_or_mistyped_is_malformed_json() 
         ("comment", json!(false)),
         ("callbackUrl", json!(5)),
         ("rangeSize", json!("10")),
-    ];
-    for (field, v) in wrong_types {
-        let mut body = request_body(&profile, 1);
-        body[field] = v;
-        let err = expect_error(
-            app.post_request(&acct, &body).await,
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_JSON",
-        )
-        .await;
-        let _ = (err, field);
+    ] {
+        let body = with(&profile, field, Some(v));
+        cases.push(create().json(&body).answers(malformed.0, malformed.1));
     }
+
+    // Wrong content type: 415, on the create, the profile create, cancel and profile update.
+    let unsupported = (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+    let good = request_body(&profile, 1).to_string();
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/xml"),
+        None,
+    ] {
+        cases.push(
+            create()
+                .raw(ct, good.clone())
+                .answers(unsupported.0, unsupported.1),
+        );
+    }
+    cases.push(
+        Case::new(Method::POST, format!("{cp}/companyprofiles"))
+            .raw(Some("text/plain"), profile_body().to_string())
+            .answers(unsupported.0, unsupported.1),
+    );
+    cases.push(
+        Case::new(Method::POST, cancel_url.clone())
+            .raw(Some("text/plain"), "{\"reason\": \"x\"}")
+            .answers(unsupported.0, unsupported.1),
+    );
+    cases.push(
+        Case::new(Method::PUT, profile_url.clone())
+            .raw(Some("text/plain"), "{\"city\": \"x\"}")
+            .answers(unsupported.0, unsupported.1),
+    );
+
+    // An optional body is still parsed and typed.
+    for raw in ["{\"reason\": 5}", "not json"] {
+        cases.push(
+            Case::new(Method::POST, cancel_url.clone())
+                .raw(Some(JSON), raw)
+                .answers(malformed.0, malformed.1),
+        );
+    }
+    for raw in ["[]", "{\"city\": 7}"] {
+        cases.push(
+            Case::new(Method::PUT, profile_url.clone())
+                .raw(Some(JSON), raw)
+                .answers(malformed.0, malformed.1),
+        );
+    }
+
+    // Over 64 KiB: 413; just under is parsed (and the comment then fails validation).
+    let too_large = (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    let body = with(&profile, "comment", Some(json!("x".repeat(70 * 1024))));
+    cases.push(create().json(&body).answers(too_large.0, too_large.1));
+    let mut body = profile_body();
+    body["padding"] = json!("y".repeat(65 * 1024));
+    cases.push(
+        Case::new(Method::POST, format!("{cp}/companyprofiles"))
+            .json(&body)
+            .answers(too_large.0, too_large.1),
+    );
+    cases.push(
+        Case::new(Method::PUT, profile_url.clone())
+            .json(&json!({"name": "n".repeat(70 * 1024)}))
+            .answers(too_large.0, too_large.1),
+    );
+    let body = with(&profile, "comment", Some(json!("x".repeat(60 * 1024))));
+    cases.push(create().json(&body).naming(&["comment"]));
+
+    // Unknown ids and routes: 404 with the error body.
+    let not_found = (StatusCode::NOT_FOUND, "NOT_FOUND");
+    for url in [
+        format!("{nr}/numberrequests/{}", new_uuid()),
+        format!("{nr}/numberrequests/not-a-uuid"),
+        format!(
+            "{nr}/numberrequests/{}",
+            new_uuid().to_uppercase().replace('-', "")
+        ),
+        app.url("/nope"),
+        app.url("/voice/nope"),
+        app.url("/admin/v1/nope"),
+        app.url("/voice/phonenumberrequestapi/v2/x/numberrequests"),
+    ] {
+        cases.push(Case::new(Method::GET, url).answers(not_found.0, not_found.1));
+    }
+    cases.push(
+        create()
+            .json(&request_body(&new_uuid(), 1))
+            .answers(not_found.0, not_found.1),
+    );
+
+    // Order rules that need only the default restrictions and the profile.
+    let body = json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "NATIONAL"});
+    cases.push(
+        create()
+            .json(&body)
+            .answers(StatusCode::BAD_REQUEST, "NUMBER_TYPE_NOT_ALLOWED"),
+    );
+    for body in [
+        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL"}),
+        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL",
+               "areaCode": null, "city": null}),
+        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL",
+               "region": "Noord-Holland"}),
+    ] {
+        cases.push(
+            create()
+                .json(&body)
+                .answers(StatusCode::BAD_REQUEST, "AREA_CODE_OR_CITY_REQUIRED"),
+        );
+    }
+    for size in [10, 1, 100] {
+        let body = with(&profile, "rangeSize", Some(json!(size)));
+        cases.push(
+            create()
+                .json(&body)
+                .answers(StatusCode::BAD_REQUEST, "RANGE_SIZE_NOT_ALLOWED"),
+        );
+    }
+    for url in [
+        "http://127.0.0.1/hook",
+        "http://localhost/hook",
+        "http://localhost:8080/hook",
+        "http://10.0.0.1/",
+        "https://192.168.1.20/hook",
+        "http://172.16.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+    ] {
+        let body = with(&profile, "callbackUrl", Some(json!(url)));
+        cases.push(
+            create()
+                .json(&body)
+                .answers(StatusCode::BAD_REQUEST, "CALLBACK_URL_NOT_ALLOWED"),
+        );
+    }
+
+    for case in cases {
+        let mut rb = app
+            .client
+            .request(case.method.clone(), &case.url)
+            .header("X-CM-PRODUCTTOKEN", &acct.key)
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(ct) = case.content_type {
+            rb = rb.header("content-type", ct);
+        }
+        if let Some(body) = case.body.clone() {
+            rb = rb.body(body);
+        }
+        let res = rb.send().await.unwrap();
+        let what = format!(
+            "{} {} {:?} {:.120}",
+            case.method,
+            case.url,
+            case.content_type,
+            case.body.as_deref().unwrap_or("")
+        );
+        let got = res.status();
+        assert_eq!(got, case.status, "{what}");
+        let err = expect_error(res, case.status, case.code).await;
+        for f in &case.fields {
+            assert_field(&err, f);
+        }
+        if case.exact {
+            assert_eq!(error_fields(&err).len(), case.fields.len(), "{what}: {err}");
+        }
+    }
+
+    // None of that created, cancelled, changed or assigned anything.
+    assert_eq!(request_total(&app, &acct).await, 1);
+    assert_eq!(app.get_request(&acct, &pending).await["status"], "Pending");
+    let after = expect_json(app.get(&acct, &profile_url).await, StatusCode::OK).await;
+    assert_eq!(after["status"], "Approved");
+    assert_eq!(after["city"], "Amsterdam");
+    assert_eq!(app.stock_counts("NL", "LOCAL", "20").await.available, 100);
+}
+
+#[tokio::test]
+async fn boundary_values_are_accepted() {
+    let (app, acct, profile) = setup().await;
+    // exactly 1000 characters of comment and quantity 1000 are fine shapes
+    let mut body = request_body(&profile, 1000);
+    body["comment"] = json!("c".repeat(1000));
+    let res = app.post_request(&acct, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
     // a fraction where a whole number is expected is a number all the same: either code is fair
     let mut body = request_body(&profile, 1);
     body["quantity"] = json!(1.5);
@@ -163,114 +370,29 @@ async fn body_that_is_not_json_or_not_an_object_or_mistyped_is_malformed_json() 
         err["messageCode"] == "MALFORMED_JSON" || err["messageCode"] == "VALIDATION_FAILED",
         "{err}"
     );
-    assert_eq!(request_total(&app, &acct).await, 0);
+    // a public callback host is fine
+    let mut body = request_body(&profile, 1);
+    body["callbackUrl"] = json!("https://example.com/hook");
+    assert_eq!(
+        app.post_request(&acct, &body).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(request_total(&app, &acct).await, 2);
 }
 
 #[tokio::test]
 async fn json_content_type_with_charset_is_accepted() {
     let (app, acct, profile) = setup().await;
-    let res = post_raw(
-        &app,
-        &acct,
-        Some("application/json; charset=utf-8"),
-        request_body(&profile, 1).to_string(),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-}
-
-#[tokio::test]
-async fn wrong_content_type_is_415_unsupported_media_type() {
-    let (app, acct, profile) = setup().await;
-    let body = request_body(&profile, 1).to_string();
-    for ct in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        Some("application/xml"),
-        None,
-    ] {
-        let res = post_raw(&app, &acct, ct, body.clone()).await;
-        expect_error(
-            res,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-        )
-        .await;
-    }
-    // also on the profile endpoint
     let res = app
         .client
-        .post(format!("{}/companyprofiles", app.cp(&acct.id)))
+        .post(format!("{}/numberrequests", app.nr(&acct.id)))
         .header("X-CM-PRODUCTTOKEN", &acct.key)
-        .header("content-type", "text/plain")
-        .body(profile_body().to_string())
+        .header("content-type", "application/json; charset=utf-8")
+        .body(request_body(&profile, 1).to_string())
         .send()
         .await
         .unwrap();
-    expect_error(
-        res,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
-    .await;
-    assert_eq!(request_total(&app, &acct).await, 0);
-}
-
-#[tokio::test]
-async fn body_over_64_kib_is_413_payload_too_large() {
-    let (app, acct, profile) = setup().await;
-    let mut body = request_body(&profile, 1);
-    body["comment"] = json!("x".repeat(70 * 1024));
-    let res = app.post_request(&acct, &body).await;
-    expect_error(res, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
-
-    let mut body = profile_body();
-    body["padding"] = json!("y".repeat(65 * 1024));
-    let res = app.create_profile(&acct, &body).await;
-    expect_error(res, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
-
-    // just under the limit is parsed normally (and then fails validation on the comment)
-    let mut body = request_body(&profile, 1);
-    body["comment"] = json!("x".repeat(60 * 1024));
-    let res = app.post_request(&acct, &body).await;
-    expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
-}
-
-#[tokio::test]
-async fn unknown_ids_and_routes_are_404_with_the_error_body() {
-    let (app, acct, _) = setup().await;
-    let nr = app.nr(&acct.id);
-    for url in [
-        format!("{nr}/numberrequests/{}", new_uuid()),
-        format!("{nr}/numberrequests/not-a-uuid"),
-        format!(
-            "{nr}/numberrequests/{}",
-            new_uuid().to_uppercase().replace('-', "")
-        ),
-    ] {
-        expect_error(
-            app.get(&acct, &url).await,
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-        )
-        .await;
-    }
-    for path in [
-        "/nope",
-        "/voice/nope",
-        "/admin/v1/nope",
-        "/voice/phonenumberrequestapi/v2/x/numberrequests",
-    ] {
-        let res = app
-            .client
-            .get(app.url(path))
-            .header("X-CM-PRODUCTTOKEN", &acct.key)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        expect_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-    }
+    assert_eq!(res.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -286,13 +408,6 @@ async fn wrong_method_answers_with_the_error_body() {
     let status = res.status();
     assert!(status.is_client_error(), "{status}");
     expect_error_shape(res, status).await;
-}
-
-#[tokio::test]
-async fn unknown_or_foreign_profile_is_404_not_found() {
-    let (app, acct, _) = setup().await;
-    let res = app.post_request(&acct, &request_body(&new_uuid(), 1)).await;
-    expect_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 }
 
 #[tokio::test]
@@ -324,35 +439,6 @@ async fn profile_not_approved_is_409() {
     expect_error(res, StatusCode::CONFLICT, "PROFILE_NOT_APPROVED").await;
     assert_eq!(request_total(&app, &acct).await, 0);
     assert_eq!(app.stock_counts("NL", "LOCAL", "20").await.available, 5);
-}
-
-#[tokio::test]
-async fn type_not_in_profile_is_number_type_not_allowed() {
-    let (app, acct, profile) = setup().await; // profile allows LOCAL and TOLLFREE
-    let body = json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "NATIONAL"});
-    expect_error(
-        app.post_request(&acct, &body).await,
-        StatusCode::BAD_REQUEST,
-        "NUMBER_TYPE_NOT_ALLOWED",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn local_without_area_code_or_city_is_area_code_or_city_required() {
-    let (app, acct, profile) = setup().await;
-    for body in [
-        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL"}),
-        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL", "areaCode": null, "city": null}),
-        json!({"companyProfileId": profile, "quantity": 1, "phoneNumberType": "LOCAL", "region": "Noord-Holland"}),
-    ] {
-        expect_error(
-            app.post_request(&acct, &body).await,
-            StatusCode::BAD_REQUEST,
-            "AREA_CODE_OR_CITY_REQUIRED",
-        )
-        .await;
-    }
 }
 
 #[tokio::test]
@@ -411,56 +497,6 @@ async fn quantity_outside_restrictions_is_quantity_not_allowed() {
 }
 
 #[tokio::test]
-async fn range_size_is_range_size_not_allowed() {
-    let (app, acct, profile) = setup().await;
-    app.import_nl_local("+31201000000", 100).await;
-    for rs in [10, 1, 100] {
-        let mut body = request_body(&profile, 1);
-        body["rangeSize"] = json!(rs);
-        expect_error(
-            app.post_request(&acct, &body).await,
-            StatusCode::BAD_REQUEST,
-            "RANGE_SIZE_NOT_ALLOWED",
-        )
-        .await;
-    }
-    assert_eq!(request_total(&app, &acct).await, 0);
-}
-
-#[tokio::test]
-async fn private_callback_hosts_are_callback_url_not_allowed() {
-    let (app, acct, profile) = setup().await;
-    for url in [
-        "http://127.0.0.1/hook",
-        "http://localhost/hook",
-        "http://localhost:8080/hook",
-        "http://10.0.0.1/",
-        "https://192.168.1.20/hook",
-        "http://172.16.0.1/hook",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::1]/hook",
-        "http://0.0.0.0/hook",
-    ] {
-        let mut body = request_body(&profile, 1);
-        body["callbackUrl"] = json!(url);
-        let err = expect_error(
-            app.post_request(&acct, &body).await,
-            StatusCode::BAD_REQUEST,
-            "CALLBACK_URL_NOT_ALLOWED",
-        )
-        .await;
-        let _ = (err, url);
-    }
-    assert_eq!(request_total(&app, &acct).await, 0);
-    let mut body = request_body(&profile, 1);
-    body["callbackUrl"] = json!("https://example.com/hook");
-    assert_eq!(
-        app.post_request(&acct, &body).await.status(),
-        StatusCode::CREATED
-    );
-}
-
-#[tokio::test]
 async fn private_callback_hosts_are_allowed_when_configured() {
     let app = spawn_app_with(|c| c.allow_private_callbacks = true).await;
     let acct = app.create_account("A").await;
@@ -502,83 +538,4 @@ async fn error_answers_are_not_stored_and_a_corrected_retry_goes_through() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-}
-
-#[tokio::test]
-async fn optional_cancel_body_is_still_parsed_and_typed() {
-    let (app, acct, profile) = setup().await;
-    let id = s(&app.create_request(&acct, &request_body(&profile, 1)).await["id"]);
-    let url = format!("{}/numberrequests/{id}/cancel", app.nr(&acct.id));
-    let send = |ct: &'static str, body: &'static str| {
-        app.client
-            .post(url.clone())
-            .header("X-CM-PRODUCTTOKEN", &acct.key)
-            .header("content-type", ct)
-            .body(body)
-            .send()
-    };
-    expect_error(
-        send("application/json", "{\"reason\": 5}").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "MALFORMED_JSON",
-    )
-    .await;
-    expect_error(
-        send("application/json", "not json").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "MALFORMED_JSON",
-    )
-    .await;
-    expect_error(
-        send("text/plain", "{\"reason\": \"x\"}").await.unwrap(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
-    .await;
-    // none of these cancelled it
-    assert_eq!(app.get_request(&acct, &id).await["status"], "Pending");
-}
-
-#[tokio::test]
-async fn profile_update_body_errors_use_the_contract_codes() {
-    let (app, acct, profile) = setup().await;
-    let url = format!("{}/companyprofiles/{profile}", app.cp(&acct.id));
-    let put = |ct: &'static str, body: String| {
-        app.client
-            .put(url.clone())
-            .header("X-CM-PRODUCTTOKEN", &acct.key)
-            .header("content-type", ct)
-            .body(body)
-            .send()
-    };
-    expect_error(
-        put("application/json", "[]".into()).await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "MALFORMED_JSON",
-    )
-    .await;
-    expect_error(
-        put("application/json", "{\"city\": 7}".into())
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-        "MALFORMED_JSON",
-    )
-    .await;
-    expect_error(
-        put("text/plain", "{\"city\": \"x\"}".into()).await.unwrap(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
-    .await;
-    let big = json!({"name": "n".repeat(70 * 1024)}).to_string();
-    expect_error(
-        put("application/json", big).await.unwrap(),
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-    )
-    .await;
-    let after = expect_json(app.get(&acct, &url).await, StatusCode::OK).await;
-    assert_eq!(after["status"], "Approved");
-    assert_eq!(after["city"], "Amsterdam");
 }

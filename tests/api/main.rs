@@ -20,7 +20,6 @@ mod multi_instance;
 mod notify;
 mod notify_support;
 mod operations;
-mod operator;
 mod prices;
 mod profile_versions;
 mod profiles;
