@@ -511,3 +511,98 @@ pub async fn review(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(v: serde_json::Value) -> ProfileInput {
+        serde_json::from_value(v).expect("a well-typed profile body")
+    }
+
+    fn full() -> serde_json::Value {
+        serde_json::json!({
+            "name": "Acme NL", "companyName": "Acme B.V.", "businessRegisterNumber": "12345678",
+            "representativeFirstName": "Ann", "representativeLastName": "Smit",
+            "representativePhoneNumber": "+31201234567", "countryCode": "NL", "city": "Amsterdam",
+            "postalCode": "1011 AB", "street": "Damrak", "houseNumber": "1",
+            "emailAddresses": ["ops@example.com"], "numberCountryCode": "NL",
+            "phoneNumberTypes": ["LOCAL", "TOLLFREE", "LOCAL"]
+        })
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_complete_profile_is_valid_and_its_types_are_listed_once() {
+        let p = new_profile(input(full())).unwrap();
+        assert_eq!(
+            p.phone_number_types,
+            vec![PhoneNumberType::Local, PhoneNumberType::Tollfree]
+        );
+        assert_eq!(p.region, None);
+    }
+
+    #[test]
+    fn missing_blank_long_and_malformed_fields_are_each_named_once() {
+        let mut v = full();
+        let o = v.as_object_mut().unwrap();
+        o.remove("companyName");
+        o.insert("street".into(), "   ".into());
+        o.insert("postalCode".into(), "1".repeat(13).into());
+        o.insert("representativePhoneNumber".into(), "0201234567".into());
+        o.insert("countryCode".into(), "nl".into());
+        o.insert("emailAddresses".into(), serde_json::json!([]));
+        o.insert("phoneNumberTypes".into(), serde_json::json!(["MOBILE"]));
+        let errors = new_profile(input(v)).unwrap_err();
+        let mut got = fields(&errors);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "companyName",
+                "countryCode",
+                "emailAddresses",
+                "phoneNumberTypes",
+                "postalCode",
+                "representativePhoneNumber",
+                "street"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_keeps_absent_fields_clears_optional_nulls_and_refuses_required_nulls() {
+        let base = new_profile(input(full())).unwrap();
+        let p = input(serde_json::json!({"city": "Utrecht", "representativePhoneNumber": null}))
+            .apply(base.clone())
+            .unwrap();
+        assert_eq!(p.city, "Utrecht");
+        assert_eq!(p.representative_phone_number, None);
+        assert_eq!(p.company_name, base.company_name);
+        let errors = input(serde_json::json!({"city": null, "phoneNumberTypes": null}))
+            .apply(base)
+            .unwrap_err();
+        assert_eq!(fields(&errors), ["city", "phoneNumberTypes"]);
+    }
+
+    #[test]
+    fn only_name_and_email_changes_skip_review() {
+        let base = new_profile(input(full())).unwrap();
+        let renamed =
+            input(serde_json::json!({"name": "Other", "emailAddresses": ["b@example.com"]}))
+                .apply(base.clone())
+                .unwrap();
+        assert!(!needs_review(&base, &renamed));
+        let moved = input(serde_json::json!({"street": "Rokin"}))
+            .apply(base.clone())
+            .unwrap();
+        assert!(needs_review(&base, &moved));
+        let typed = input(serde_json::json!({"phoneNumberTypes": ["NATIONAL"]}))
+            .apply(base.clone())
+            .unwrap();
+        assert!(needs_review(&base, &typed));
+    }
+}

@@ -605,3 +605,101 @@ async fn availability(
         monthly_total: price.map(|p| p.monthly.times(numbers).to_string()),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> CreateNumberRequest {
+        serde_json::from_value(v).expect("a well-typed create body")
+    }
+
+    fn refused(v: serde_json::Value) -> Vec<String> {
+        let e = body(v).validate().expect_err("refused");
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.body.message_code, "VALIDATION_FAILED");
+        e.body.errors.into_iter().map(|f| f.field).collect()
+    }
+
+    const PROFILE: &str = "0b6f0e2c-3f7e-4b8e-9a51-6f1d2d3c4b5a";
+
+    #[test]
+    fn a_valid_body_is_trimmed_and_typed() {
+        let input = body(serde_json::json!({
+            "companyProfileId": PROFILE, "quantity": 3, "rangeSize": 10,
+            "phoneNumberType": "LOCAL", "areaCode": " 20 ", "city": "  ", "comment": "",
+            "callbackUrl": "https://example.com/hook"
+        }))
+        .validate()
+        .unwrap();
+        assert_eq!(input.quantity, 3);
+        assert_eq!(input.range_size, Some(10));
+        assert_eq!(input.phone_number_type, PhoneNumberType::Local);
+        assert_eq!(input.area_code.as_deref(), Some("20"));
+        assert_eq!(input.city, None);
+        assert_eq!(input.comment, None);
+        assert_eq!(
+            input.callback_url.map(|u| u.to_string()).as_deref(),
+            Some("https://example.com/hook")
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named_once() {
+        let got = refused(serde_json::json!({
+            "companyProfileId": "nope", "quantity": 0, "rangeSize": 1.5,
+            "phoneNumberType": "MOBILE", "areaCode": "2a", "city": "c".repeat(101),
+            "region": "r".repeat(101), "comment": "x".repeat(1001), "callbackUrl": "ftp://x/"
+        }));
+        assert_eq!(
+            got,
+            [
+                "companyProfileId",
+                "quantity",
+                "rangeSize",
+                "phoneNumberType",
+                "areaCode",
+                "city",
+                "region",
+                "comment",
+                "callbackUrl"
+            ]
+        );
+        assert_eq!(
+            refused(serde_json::json!({})),
+            ["companyProfileId", "quantity", "phoneNumberType"]
+        );
+    }
+
+    #[test]
+    fn bounds_are_inclusive() {
+        let ok = |q: i64, size: i64, area: &str| {
+            body(
+                serde_json::json!({"companyProfileId": PROFILE, "quantity": q,
+                "rangeSize": size, "phoneNumberType": "TOLLFREE", "areaCode": area}),
+            )
+            .validate()
+            .is_ok()
+        };
+        assert!(ok(1, 1, "1"));
+        assert!(ok(1000, 1_000_000, "1234567890"));
+        assert!(!ok(1001, 1, "1"));
+        assert!(!ok(1, 1_000_001, "1"));
+        assert!(!ok(1, 1, "12345678901"));
+    }
+
+    #[test]
+    fn callback_urls_must_be_absolute_http_with_a_host() {
+        assert!(parse_callback_url("http://example.com").is_ok());
+        for bad in [
+            "example.com/x",
+            "mailto:a@b.c",
+            "http://",
+            "file:///etc/passwd",
+        ] {
+            assert!(parse_callback_url(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2030));
+        assert!(parse_callback_url(&long).is_err());
+    }
+}

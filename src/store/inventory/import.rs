@@ -390,17 +390,11 @@ mod tests {
         db.migrate().await.unwrap();
         let first = 31_200_000_000;
         let count = LONGEST_RUN + 20_010;
-        let run = StockRun {
-            first,
-            count,
-            country_code: "NL".into(),
-            phone_number_type: PhoneNumberType::Local,
-            area_code: Some("20".into()),
-            city: None,
-            region: None,
-        };
         let mut tx = db.begin().await.unwrap();
-        assert_eq!(add_runs(&mut tx, &[run], 0).await.unwrap(), count as u64);
+        assert_eq!(
+            add_runs(&mut tx, &[run(first, count)], 0).await.unwrap(),
+            count as u64
+        );
         tx.commit().await.unwrap();
         let (numbers, max): (i64, i64) = sqlx::query_as("SELECT COUNT(*), MAX(num) FROM numbers")
             .fetch_one(db.read())
