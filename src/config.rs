@@ -46,6 +46,11 @@ pub struct Config {
     pub rate_limit: u32,
     /// Open (`Pending` or `Accepted`) requests per account; a create past it is refused.
     pub max_open_requests: i64,
+    /// Confirm e-mail addresses before they receive status mail (off: every address counts as
+    /// confirmed).
+    pub confirm_emails: bool,
+    /// E-mails per account per rolling hour; past it e-mails wait (never dropped). 0: no limit.
+    pub email_hourly_limit: u32,
     /// Days API log entries are kept; 0 records none.
     pub api_log_retention_days: u32,
     /// Open connections at once; none: 80 % of the descriptor limit (raised to the hard limit
@@ -99,6 +104,8 @@ impl Default for Config {
             aging_secs: 7_776_000,
             rate_limit: 50,
             max_open_requests: 1000,
+            confirm_emails: true,
+            email_hourly_limit: 1000,
             api_log_retention_days: 30,
             max_connections: None,
             max_connections_per_address: None,
@@ -260,6 +267,9 @@ impl Config {
         }
         if !(1..=10_000_000).contains(&self.max_open_requests) {
             return bad("MAX_OPEN_REQUESTS", "must be 1..10000000".into());
+        }
+        if self.email_hourly_limit > 10_000_000 {
+            return bad("EMAIL_HOURLY_LIMIT", "must be 0..10000000".into());
         }
         if self.max_connections == Some(0) {
             return bad("MAX_CONNECTIONS", "must be at least 1".into());

@@ -119,6 +119,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
             now,
         )
         .await?;
+        // The demo's addresses receive status mail from the first request on.
+        for p in [&nl, &us] {
+            crate::store::emails::seed_confirmed(&mut conn, ACCOUNT_ID, &p.email_addresses, now)
+                .await?;
+        }
         drop(conn);
         let mut nl_local = Restrictions::defaults("NL", PhoneNumberType::Local);
         nl_local.max_quantity = 100;

@@ -137,7 +137,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!("listening on http://{addr}");
         let (stop_tx, stop_rx) = watch::channel(false);
-        let notifier = Arc::new(notify::Notifier::new(&self.state.config)?);
+        let notifier = Arc::new(notify::Notifier::new(&self.state.config, addr)?);
         let workers = tokio::spawn(workers::run(self.state.clone(), stop_rx.clone()));
         let log_writer = self
             .state

@@ -134,6 +134,10 @@ pub struct CompanyProfile {
     pub updated_on: String,
     /// 1 at creation, one more with every change (data or status); also the `ETag`.
     pub version: i64,
+    /// The profile's addresses not confirmed yet for the account: they receive nothing but
+    /// the confirmation message. Empty when none (and when confirmation is off).
+    #[schema(value_type = Vec<String>, format = Email)]
+    pub unconfirmed_email_addresses: Vec<String>,
 }
 
 /// One row of `GET NR/numberrequests/statuses`.

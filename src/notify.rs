@@ -21,6 +21,7 @@ use crate::model::NumberRequest;
 use crate::netpolicy::is_non_public_ip;
 use crate::store::accounts;
 use crate::store::deliveries::{self, Leased, Outcome};
+use crate::store::emails;
 
 /// Response bodies are read up to this many bytes (for the error text), the rest is dropped.
 const BODY_CAP: usize = 1024;
@@ -40,6 +41,11 @@ pub struct Notifier {
     schedule: Vec<u64>,
     timeout: Duration,
     allow_private: bool,
+    /// Where confirmation links point: `NUMBERDESK_PUBLIC_URL`, else `http://` + the bound
+    /// listen address; without a trailing slash.
+    link_base: String,
+    /// `NUMBERDESK_EMAIL_HOURLY_LIMIT` (0: none).
+    hourly_limit: u32,
 }
 
 /// Resolves callback hosts and drops non-public addresses, so that a name which resolves to a
@@ -66,7 +72,9 @@ impl reqwest::dns::Resolve for PublicOnly {
 }
 
 impl Notifier {
-    pub fn new(config: &crate::config::Config) -> anyhow::Result<Notifier> {
+    /// The senders for `config`; `listening` is the bound address, the base of confirmation
+    /// links when no public URL is configured.
+    pub fn new(config: &crate::config::Config, listening: SocketAddr) -> anyhow::Result<Notifier> {
         let timeout = Duration::from_secs(config.webhook_timeout_secs);
         let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -94,13 +102,33 @@ impl Notifier {
             schedule: config.webhook_retry_schedule.clone(),
             timeout,
             allow_private: config.allow_private_callbacks,
+            link_base: match &config.public_url {
+                Some(u) => u.trim_end_matches('/').to_string(),
+                None => format!("http://{listening}"),
+            },
+            hourly_limit: config.email_hourly_limit,
         })
+    }
+
+    /// The link of a confirmation message.
+    pub fn confirmation_link(&self, token: &str) -> String {
+        format!("{}/confirm-email/{token}", self.link_base)
     }
 
     /// The outcome of a failed attempt: retry on the schedule (with up to 10 % jitter, or later
     /// if the receiver asked with `Retry-After`), or give up after the last entry.
     fn after_failure(&self, d: &Leased, error: String, retry_after: Option<u64>) -> Outcome {
-        let k = d.scheduled_attempts as usize; // attempts before this one
+        self.after_failed_attempt(d.scheduled_attempts, error, retry_after)
+    }
+
+    /// [`Self::after_failure`] for a message with `before` attempts before this one.
+    fn after_failed_attempt(
+        &self,
+        before: i64,
+        error: String,
+        retry_after: Option<u64>,
+    ) -> Outcome {
+        let k = before.max(0) as usize;
         match self.schedule.get(k) {
             None => Outcome::Failed { error },
             Some(&secs) => {
@@ -227,7 +255,15 @@ impl Notifier {
                 };
             }
         };
-        let sent = match &self.mailer {
+        match self.send_mail(message).await {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => self.after_failure(d, e, None),
+        }
+    }
+
+    /// Hands one message to the SMTP server, or writes it as an `.eml` file.
+    async fn send_mail(&self, message: Message) -> Result<(), String> {
+        match &self.mailer {
             // The whole conversation is bounded: a server that accepts and then says nothing
             // would otherwise hold the attempt (and shutdown) for ever.
             Mailer::Smtp(t) => match tokio::time::timeout(self.timeout, t.send(message)).await {
@@ -244,10 +280,38 @@ impl Notifier {
                     .map(|_| ())
                     .map_err(|e| format!("writing the .eml file in {}: {e}", dir.display()))
             }
+        }
+    }
+
+    /// Sends one confirmation message: fixed text, the account's name (set by the operator)
+    /// and the link; nothing a customer wrote.
+    async fn send_confirmation(&self, m: &emails::ConfirmationMail) -> Outcome {
+        let to = match crate::text::mail_address(&m.address) {
+            Ok(a) => Mailbox::new(None, a),
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("invalid address: {e}"),
+                };
+            }
         };
-        match sent {
+        let link = self.confirmation_link(&m.token);
+        let (text, html) = confirmation_body(&m.account_name, &m.address, &link);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject("Confirm your e-mail address for number request messages")
+            .multipart(MultiPart::alternative_plain_html(text, html));
+        let message = match message {
+            Ok(msg) => msg,
+            Err(e) => {
+                return Outcome::Failed {
+                    error: format!("building the message: {e}"),
+                };
+            }
+        };
+        match self.send_mail(message).await {
             Ok(()) => Outcome::Delivered,
-            Err(e) => self.after_failure(d, e, None),
+            Err(e) => self.after_failed_attempt(m.attempts, e, None),
         }
     }
 
@@ -392,6 +456,36 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The plain-text and HTML bodies of a confirmation message.
+pub fn confirmation_body(account_name: &str, address: &str, link: &str) -> (String, String) {
+    let who = if account_name.trim().is_empty() {
+        "A numberdesk account".to_string()
+    } else {
+        format!("The numberdesk account \"{account_name}\"")
+    };
+    let paragraphs = [
+        format!(
+            "{who} lists this address ({address}) on a company profile, to receive the status messages of its phone number requests."
+        ),
+        "To confirm that you want these messages, open the link below and press the button on the page:".to_string(),
+        link.to_string(),
+        "The link works once and for 7 days. If you did not expect this message, ignore it: this address receives nothing else unless it is confirmed.".to_string(),
+    ];
+    let text = paragraphs.join("\n\n") + "\n";
+    let html = format!(
+        "<html><body>{}</body></html>",
+        paragraphs
+            .iter()
+            .map(|p| if p == link {
+                format!("<p><a href=\"{0}\">{0}</a></p>", html_escape(p))
+            } else {
+                format!("<p>{}</p>", html_escape(p))
+            })
+            .collect::<String>()
+    );
+    (text, html)
+}
+
 /// The plain-text and HTML bodies of a status e-mail.
 pub fn email_body(req: &NumberRequest, status: &str, reason: &str) -> (String, String) {
     let mut lines = vec![
@@ -459,8 +553,83 @@ pub async fn run(state: AppState, notifier: Arc<Notifier>, stop: watch::Receiver
         stop.clone(),
         Channel::Callback,
     ));
+    let confirmations = tokio::spawn(run_confirmations(
+        state.clone(),
+        notifier.clone(),
+        stop.clone(),
+    ));
     run_channel(state, notifier, stop, Channel::Email).await;
     let _ = callbacks.await;
+    let _ = confirmations.await;
+}
+
+/// Confirmation messages leased at once.
+const CONFIRMATIONS_AT_ONCE: i64 = 16;
+
+/// Sends confirmation messages: leases due ones (taking them from their accounts' budgets and
+/// giving each a fresh token), sends them, records the attempts; until `stop` turns true.
+async fn run_confirmations(
+    state: AppState,
+    notifier: Arc<Notifier>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let lease_ms = (notifier.timeout.as_millis() as i64) + 15_000;
+    let mut last_purge = 0i64;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = now_ms();
+        if now - last_purge > 3_600_000 {
+            last_purge = now;
+            if let Err(e) = emails::purge_tokens(&state.db, now).await {
+                tracing::warn!(error = %e, "deleting expired confirmation tokens failed");
+            }
+        }
+        let leased = emails::lease_confirmations(
+            &state.db,
+            now,
+            now + lease_ms,
+            CONFIRMATIONS_AT_ONCE,
+            notifier.hourly_limit,
+        )
+        .await;
+        let mut busy = false;
+        match leased {
+            Ok((list, deferred)) => {
+                busy = !list.is_empty() || deferred > 0;
+                let sent = futures::future::join_all(list.into_iter().map(|m| {
+                    let notifier = notifier.clone();
+                    let state = state.clone();
+                    async move {
+                        let outcome = notifier.send_confirmation(&m).await;
+                        let label = match &outcome {
+                            Outcome::Delivered => "delivered",
+                            Outcome::Retry { .. } => "retry",
+                            Outcome::Failed { .. } => "failed",
+                        };
+                        state.metrics.delivery("confirmation", label);
+                        (m, now_ms(), outcome)
+                    }
+                }))
+                .await;
+                if !sent.is_empty()
+                    && let Err(e) = emails::record_confirmations(&state.db, &sent).await
+                {
+                    tracing::warn!(error = %e, "recording confirmation messages failed; the leases will expire");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "leasing confirmation messages failed"),
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = state.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 /// Deliveries of one channel in flight at once.
@@ -492,10 +661,18 @@ async fn run_channel(
         let mut leased = 0;
         if room >= IN_FLIGHT / 4 {
             let now = now_ms();
-            match deliveries::lease_due(&state.db, channel, now, now + lease_ms, room as i64).await
-            {
-                Ok(list) => {
-                    leased = list.len();
+            let lease = deliveries::lease_due(
+                &state.db,
+                channel,
+                now,
+                now + lease_ms,
+                room as i64,
+                notifier.hourly_limit,
+            );
+            match lease.await {
+                Ok((list, deferred)) => {
+                    // Deferred ones free the lease's room: look again at once.
+                    leased = list.len() + deferred;
                     let secrets = Arc::new(signing_secrets(&state, &list).await);
                     for d in list {
                         let (state, notifier, secrets) =

@@ -136,6 +136,8 @@ pub struct Plan {
     pub criteria: Criteria,
     pub restrictions: Restrictions,
     pub emails: Vec<String>,
+    /// Status mail to confirmed addresses only.
+    pub confirm_emails: bool,
 }
 
 /// The criteria of a request for a profile's number country.
@@ -218,6 +220,7 @@ pub async fn plan(state: &AppState, account_id: &str, input: &CreateInput) -> Or
         criteria: criteria(&country, input),
         restrictions,
         emails: profile.data.email_addresses,
+        confirm_emails: state.config.confirm_emails,
     })
 }
 
@@ -480,6 +483,7 @@ async fn create_batch(
             request: r,
             emails: &works[*i].plan.emails,
             payload: Some(body),
+            confirm_emails: works[*i].plan.confirm_emails,
         })
         .collect();
     requests::record_events(&mut tx, &events, now).await?;
@@ -620,6 +624,7 @@ pub async fn try_fulfil(state: &AppState, row: &RequestRow) -> OrderResult<bool>
         };
         req.ranges = requests::assign(&mut tx, &[grant], now).await?.remove(0);
         entered(
+            state,
             &mut tx,
             &mut req,
             RequestStatus::Completed,
@@ -738,6 +743,7 @@ pub async fn fulfil(
 /// Gives `req` the status it entered (already written, guarded, in `tx`) and records the
 /// status event with one delivery per target, in the same transaction.
 async fn entered(
+    state: &AppState,
     tx: &mut Tx,
     req: &mut NumberRequest,
     to: RequestStatus,
@@ -752,6 +758,7 @@ async fn entered(
         request: req,
         emails: &emails,
         payload: None,
+        confirm_emails: state.config.confirm_emails,
     };
     requests::record_events(tx, &[event], now).await?;
     Ok(())
@@ -782,7 +789,7 @@ async fn transition(
             return Err(OrderError::ChangedMeanwhile);
         }
         let mut req = row.request;
-        entered(&mut tx, &mut req, to, reason, now).await?;
+        entered(state, &mut tx, &mut req, to, reason, now).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         Ok(req)

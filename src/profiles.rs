@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::idempotency::{self, Answer, Idempotency, IdempotencyError};
 use crate::model::{CompanyProfile, ProfileData};
-use crate::store::{Retryable, StoreError, profiles, retrying};
+use crate::store::{Retryable, StoreError, emails, profiles, retrying};
 
 /// Why a profile operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -378,11 +378,18 @@ pub async fn create(
         {
             return Ok(answer);
         }
-        let profile =
+        let mut profile =
             profiles::insert(&mut tx, &new_id(), account_id, &data, status, reason, now).await?;
+        let confirm = state.config.confirm_emails;
+        let queued =
+            emails::register(&mut tx, account_id, &data.email_addresses, confirm, now).await?;
+        emails::annotate(&mut tx, std::slice::from_mut(&mut profile), confirm).await?;
         let body = serde_json::to_string(&profile)?;
         idempotency::remember_created(&mut tx, account_id, idem.as_ref(), &body, now).await?;
         tx.commit().await?;
+        if queued > 0 {
+            state.outbox_wake.notify_waiters();
+        }
         Ok(Answer {
             status: idempotency::CREATED,
             body,
@@ -420,6 +427,13 @@ pub async fn update(
             .apply(current.data.clone())
             .map_err(ProfileError::Invalid)?;
         if data == current.data {
+            let mut current = current;
+            emails::annotate_db(
+                &state.db,
+                std::slice::from_mut(&mut current),
+                state.config.confirm_emails,
+            )
+            .await?;
             return Ok(current);
         }
         let (status, reason) = if needs_review(&current.data, &data)
@@ -432,18 +446,27 @@ pub async fn update(
         } else {
             (current.status, current.status_reason.clone())
         };
-        let written = profiles::update(
-            &state.db,
+        let new_addresses = data.email_addresses != current.data.email_addresses;
+        let written = write_update(
+            state,
+            account_id,
             id,
             &data,
-            status,
-            reason.as_deref(),
+            (status, reason.as_deref()),
             current.version,
-            now_ms(),
+            new_addresses,
         )
         .await;
         match written {
-            Ok(Some(p)) => return Ok(p),
+            Ok(Some(mut p)) => {
+                emails::annotate_db(
+                    &state.db,
+                    std::slice::from_mut(&mut p),
+                    state.config.confirm_emails,
+                )
+                .await?;
+                return Ok(p);
+            }
             Ok(None) if expected.is_some() => {
                 let current = profiles::version(&state.db, Some(account_id), id).await?;
                 return Err(current.map_or(ProfileError::NotFound, |current| {
@@ -458,6 +481,90 @@ pub async fn update(
         tokio::time::sleep(std::time::Duration::from_millis(1 + u64::from(attempt % 8))).await;
     }
     Err(ProfileError::Contended)
+}
+
+/// Writes an update guarded by `version`, and records addresses new to the account (queueing
+/// their confirmation messages) in the same transaction. None when the profile changed meanwhile.
+async fn write_update(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    data: &crate::model::ProfileData,
+    (status, reason): (ProfileStatus, Option<&str>),
+    version: i64,
+    new_addresses: bool,
+) -> Result<Option<CompanyProfile>, StoreError> {
+    let mut tx = state.db.begin().await?;
+    let now = now_ms();
+    let Some(p) = profiles::update(&mut tx, id, data, status, reason, version, now).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let mut queued = 0;
+    if new_addresses {
+        let confirm = state.config.confirm_emails;
+        queued = emails::register(&mut tx, account_id, &data.email_addresses, confirm, now).await?;
+    }
+    tx.commit().await?;
+    if queued > 0 {
+        state.outbox_wake.notify_waiters();
+    }
+    Ok(Some(p))
+}
+
+/// One profile of the account, with its unconfirmed addresses.
+pub async fn get(state: &AppState, account_id: &str, id: &str) -> ProfileResult<CompanyProfile> {
+    let mut p = profiles::get(&state.db, Some(account_id), id)
+        .await?
+        .ok_or(ProfileError::NotFound)?;
+    emails::annotate_db(
+        &state.db,
+        std::slice::from_mut(&mut p),
+        state.config.confirm_emails,
+    )
+    .await?;
+    Ok(p)
+}
+
+/// A page of the account's profiles, newest first, with their unconfirmed addresses; and the
+/// total.
+pub async fn list(
+    state: &AppState,
+    account_id: &str,
+    skip: i64,
+    take: i64,
+) -> ProfileResult<(Vec<CompanyProfile>, i64)> {
+    let (mut items, total) = profiles::list(&state.db, account_id, skip, take).await?;
+    emails::annotate_db(&state.db, &mut items, state.config.confirm_emails).await?;
+    Ok((items, total))
+}
+
+/// Sends the confirmation message again to the profile's unconfirmed addresses, each at most
+/// once per [`emails::RESEND_INTERVAL_MS`]. Nothing to send (all confirmed, or confirmation
+/// off) is no error.
+pub async fn resend_confirmations(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+) -> ProfileResult<emails::Resent> {
+    let profile = profiles::get(&state.db, Some(account_id), id)
+        .await?
+        .ok_or(ProfileError::NotFound)?;
+    if !state.config.confirm_emails {
+        return Ok(emails::Resent::default());
+    }
+    let resent = retrying(|| async {
+        let mut tx = state.db.begin().await?;
+        let r =
+            emails::resend(&mut tx, account_id, &profile.data.email_addresses, now_ms()).await?;
+        tx.commit().await?;
+        Ok::<_, ProfileError>(r)
+    })
+    .await?;
+    if !resent.sent.is_empty() {
+        state.outbox_wake.notify_waiters();
+    }
+    Ok(resent)
 }
 
 /// The operator's decision on a profile.
@@ -504,7 +611,15 @@ pub async fn review(
         retrying(|| profiles::set_status(&state.db, id, status, Some(&reason), expected, now_ms()))
             .await?;
     match changed {
-        Some(p) => Ok(p),
+        Some(mut p) => {
+            emails::annotate_db(
+                &state.db,
+                std::slice::from_mut(&mut p),
+                state.config.confirm_emails,
+            )
+            .await?;
+            Ok(p)
+        }
         None => match profiles::version(&state.db, None, id).await? {
             None => Err(ProfileError::NotFound),
             Some(current) => Err(ProfileError::VersionMismatch { current }),

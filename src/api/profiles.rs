@@ -8,18 +8,20 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiResult, ErrorBody};
 use super::extract::{Customer, JsonBody, Operator, OptionalJson, QueryParams, paged, path_id};
 use super::requests::{ReasonBody, created, idempotency_key};
 use crate::AppState;
 use crate::model::CompanyProfile;
 use crate::profiles::{self, Decision, ProfileInput};
-use crate::store;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_profile, list_profiles))
         .routes(routes!(get_profile, update_profile))
+        .routes(routes!(resend_confirmations))
         .routes(routes!(approve_profile))
         .routes(routes!(reject_profile))
 }
@@ -85,8 +87,7 @@ async fn list_profiles(
     q: QueryParams,
 ) -> ApiResult<Response> {
     let page = q.page_only()?;
-    let (items, total) =
-        store::profiles::list(&state.db, &customer.account_id, page.skip, page.take).await?;
+    let (items, total) = profiles::list(&state, &customer.account_id, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
 
@@ -101,9 +102,7 @@ async fn get_profile(
     Path(ids): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let id = path_id(&ids.1)?;
-    let p = store::profiles::get(&state.db, Some(&customer.account_id), &id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let p = profiles::get(&state, &customer.account_id, &id).await?;
     Ok(tagged(p))
 }
 
@@ -129,6 +128,58 @@ async fn update_profile(
     let expected = if_match(&headers);
     let p = profiles::update(&state, &customer.account_id, &id, expected, &body.value).await?;
     Ok(tagged(p))
+}
+
+/// What `POST .../emailconfirmations` did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmationsResent {
+    /// Unconfirmed addresses the confirmation message was queued for now.
+    #[schema(value_type = Vec<String>)]
+    pub sent_to: Vec<String>,
+    /// Unconfirmed addresses that were sent it again less than 10 minutes ago, and when the
+    /// next one may be sent.
+    pub waiting: Vec<WaitingAddress>,
+}
+
+/// An address that may be sent the confirmation message again from `nextSendOn`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingAddress {
+    #[schema(format = Email)]
+    pub email_address: String,
+    /// RFC 3339 time from which another message may be sent.
+    #[schema(format = DateTime)]
+    pub next_send_on: String,
+}
+
+/// Send the confirmation message again to the profile's unconfirmed addresses: each address at
+/// most once per 10 minutes (a call within that time sends nothing to it and says when it may).
+/// Confirmed addresses, and every address when confirmation is off, are skipped.
+#[utoipa::path(post, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles/{id}/emailconfirmations", tag = "Company profiles",
+    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    responses((status = 202, description = "Queued for the addresses in `sentTo`; `waiting` lists those sent one less than 10 minutes ago", body = ConfirmationsResent),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "NOT_FOUND: no such profile of this account", body = ErrorBody)),
+    security(("productToken" = [])))]
+async fn resend_confirmations(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = path_id(&ids.1)?;
+    let r = profiles::resend_confirmations(&state, &customer.account_id, &id).await?;
+    let body = ConfirmationsResent {
+        sent_to: r.sent,
+        waiting: r
+            .waiting
+            .into_iter()
+            .map(|(address, at)| WaitingAddress {
+                email_address: address,
+                next_send_on: crate::domain::format_ms(at),
+            })
+            .collect(),
+    };
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
 /// Approve a company profile (operator): the status and its reason change, never the data.

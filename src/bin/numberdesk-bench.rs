@@ -222,6 +222,10 @@ impl Servers {
                 .env("NUMBERDESK_ALLOW_PRIVATE_CALLBACKS", "true")
                 .env("NUMBERDESK_RATE_LIMIT", "0")
                 .env("NUMBERDESK_MAX_OPEN_REQUESTS", "1000000")
+                // The load includes each event's e-mail, as before addresses were confirmed
+                // and budgeted: the profiles are made by the driver, not confirmed by anyone.
+                .env("NUMBERDESK_CONFIRM_EMAILS", "false")
+                .env("NUMBERDESK_EMAIL_HOURLY_LIMIT", "0")
                 .env(
                     "RUST_LOG",
                     std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
@@ -1202,6 +1206,8 @@ async fn db_create(args: &Args) -> anyhow::Result<Report> {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}/bench.db", tmp.path().display())),
         mail_dir: tmp.path().join("mail"),
+        confirm_emails: false,
+        email_hourly_limit: 0,
         ..numberdesk::config::Config::default()
     };
     let state = numberdesk::AppState::new(config).await?;

@@ -12,6 +12,7 @@
 
 mod apilog;
 mod auth;
+mod confirm;
 mod customer;
 mod operator;
 mod profiles;
@@ -66,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .merge(operator::router())
         .merge(rules::router())
         .merge(apilog::router())
+        .merge(confirm::router())
         .route("/console/{*rest}", get(not_found))
         .layer(middleware::from_fn(security_headers))
 }

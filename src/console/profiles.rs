@@ -25,6 +25,51 @@ pub fn router() -> Router<AppState> {
         .route("/console/profiles", get(list_page))
         .route("/console/profiles/new", get(new_page).post(create))
         .route("/console/profiles/{id}", get(edit_page).post(update))
+        .route(
+            "/console/profiles/{id}/emailconfirmations",
+            axum::routing::post(resend_confirmations),
+        )
+}
+
+/// Sends the confirmation message again to the profile's unconfirmed addresses.
+async fn resend_confirmations(
+    State(state): State<AppState>,
+    c: CustomerConsole,
+    Path(id): Path<String>,
+    data: FormData,
+) -> Result<Response, Response> {
+    c.console.check_csrf(&data)?;
+    let Some(id) = parse_uuid(&id) else {
+        return Err(super::not_found_page());
+    };
+    let r = match service::resend_confirmations(&state, &c.account_id, &id).await {
+        Ok(r) => r,
+        Err(crate::profiles::ProfileError::NotFound) => return Err(super::not_found_page()),
+        Err(e) => return Err(super::internal(e)),
+    };
+    let mut parts = Vec::new();
+    if !r.sent.is_empty() {
+        parts.push(format!(
+            "Confirmation message sent to {}.",
+            r.sent.join(", ")
+        ));
+    }
+    for (address, at) in &r.waiting {
+        parts.push(format!(
+            "{address} was sent one less than 10 minutes ago; another can be sent from {}.",
+            views::human_time(&crate::domain::format_ms(*at))
+        ));
+    }
+    let flash = if parts.is_empty() {
+        Flash::ok("Every address of this profile is confirmed.")
+    } else if r.sent.is_empty() {
+        Flash::error(parts.join(" "))
+    } else {
+        Flash::ok(parts.join(" "))
+    };
+    Ok(c.console
+        .done(&state, flash, &format!("/console/profiles/{id}"))
+        .await)
 }
 
 async fn list_page(
@@ -316,6 +361,15 @@ async fn edit_content(
             @if let Some(r) = &p.status_reason { p.reason { (r) } }
             p.muted { "Created " (time(&p.created_on)) " · updated " (time(&p.updated_on)) }
             p.muted { "A change to anything but the name and the e-mail addresses sends an approved profile back to review." }
+            @if !p.unconfirmed_email_addresses.is_empty() {
+                div #unconfirmed {
+                    p { "Not confirmed yet (they receive no status messages until someone opens the link in the confirmation message and confirms): " strong { (p.unconfirmed_email_addresses.join(", ")) } }
+                    form method="post" action={ "/console/profiles/" (p.id) "/emailconfirmations" } {
+                        (csrf(&c.console.session.csrf_token))
+                        button type="submit" { "Send the confirmation message again" }
+                    }
+                }
+            }
         }
         (profile_form(&format!("/console/profiles/{}", p.id), &c.console.session.csrf_token, v, errors, top, "Save changes"))
     }
@@ -329,11 +383,10 @@ async fn edit_page(
     let Some(id) = parse_uuid(&id) else {
         return Err(super::not_found_page());
     };
-    let Some(p) = profiles::get(&state.db, Some(&c.account_id), &id)
-        .await
-        .or_500()?
-    else {
-        return Err(super::not_found_page());
+    let p = match service::get(&state, &c.account_id, &id).await {
+        Ok(p) => p,
+        Err(crate::profiles::ProfileError::NotFound) => return Err(super::not_found_page()),
+        Err(e) => return Err(super::internal(e)),
     };
     let v = Values::from_profile(&p.data);
     let content = edit_content(&c, &p, &v, &[], None).await;
@@ -372,11 +425,12 @@ async fn update(
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(super::not_found_page()),
         Err(e) if e.status.is_server_error() => Err(super::internal(&e.body.message)),
         Err(e) => {
-            let Some(p) = profiles::get(&state.db, Some(&c.account_id), &id)
-                .await
-                .or_500()?
-            else {
-                return Err(super::not_found_page());
+            let p = match service::get(&state, &c.account_id, &id).await {
+                Ok(p) => p,
+                Err(crate::profiles::ProfileError::NotFound) => {
+                    return Err(super::not_found_page());
+                }
+                Err(e) => return Err(super::internal(e)),
             };
             let (errors, top) = errors_of(&e);
             let content = edit_content(&c, &p, &v, &errors, top.as_deref()).await;

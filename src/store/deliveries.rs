@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, corrupt};
+use super::{Db, StoreError, corrupt};
 use crate::domain::{Channel, DeliveryState, format_ms};
 use crate::model::Delivery;
 
@@ -29,13 +29,18 @@ pub struct Leased {
 /// in order. The update names rows by id only: `due` chose them under the write lock (SQLite)
 /// or locked them with their conditions checked again (PostgreSQL), and a repeated `state`
 /// condition made SQLite walk every pending row instead of looking the ids up.
+///
+/// E-mails are taken from their accounts' hourly budgets (`hourly_limit` per account, 0: none)
+/// in the same transaction; those past the budget stay pending, due again when it has room.
+/// Answers the leased deliveries and how many were put off that way.
 pub async fn lease_due(
     db: &Db,
     channel: Channel,
     now: i64,
     lease_until_ms: i64,
     limit: i64,
-) -> Result<Vec<Leased>, sqlx::Error> {
+    hourly_limit: u32,
+) -> Result<(Vec<Leased>, usize), StoreError> {
     // On SQLite the lease needs the one writer that creates wait for: first look, on this
     // thread, whether anything is due at all (mostly nothing, for a channel that is not used).
     if let Some(local) = db.local() {
@@ -46,7 +51,7 @@ pub async fn lease_due(
             |_| Ok::<_, sqlx::Error>(()),
         )?;
         if due.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
     }
     let sql = format!(
@@ -63,14 +68,23 @@ pub async fn lease_due(
            (SELECT e.payload FROM status_events e WHERE e.id = deliveries.event_id) AS event_payload",
         lock = db.skip_locked()
     );
-    let rows = sqlx::query(&sql)
+    let budgeted = channel == Channel::Email && hourly_limit > 0;
+    let mut tx = if budgeted {
+        Some(db.begin().await?)
+    } else {
+        None
+    };
+    let q = sqlx::query(&sql)
         .bind(lease_until_ms)
         .bind(now)
         .bind(limit)
-        .bind(channel.as_str())
-        .fetch_all(db.write())
-        .await?;
-    rows.iter()
+        .bind(channel.as_str());
+    let rows = match tx.as_mut() {
+        Some(tx) => q.fetch_all(&mut **tx).await?,
+        None => q.fetch_all(db.write()).await?,
+    };
+    let mut leased: Vec<Leased> = rows
+        .iter()
         .map(|r| {
             let attempts: i64 = r.try_get("attempts")?;
             let base: i64 = r.try_get("retry_base")?;
@@ -93,7 +107,28 @@ pub async fn lease_due(
                 },
             })
         })
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    let Some(mut tx) = tx else {
+        return Ok((leased, 0));
+    };
+    let items: Vec<(String, String)> = leased
+        .iter()
+        .map(|d| (d.account_id.clone(), d.id.clone()))
+        .collect();
+    let budget = super::emails::take_budget(&mut tx, &items, hourly_limit, now).await?;
+    for (id, free_at) in &budget.deferred {
+        sqlx::query(
+            "UPDATE deliveries SET lease_until_ms = NULL, next_attempt_ms = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(free_at)
+        .bind(super::emails::budget_note(hourly_limit, *free_at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    leased.retain(|d| budget.granted.contains(&d.id));
+    Ok((leased, budget.deferred.len()))
 }
 
 /// What became of one attempt.

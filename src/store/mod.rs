@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod apilog;
 pub mod cpu;
 pub mod deliveries;
+pub mod emails;
 pub mod error;
 pub mod inventory;
 pub mod local;
@@ -117,6 +118,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "console sessions",
         include_str!("../../migrations/sqlite/0007_console_sessions.sql"),
     ),
+    (
+        8,
+        "e-mail confirmation and budget",
+        include_str!("../../migrations/sqlite/0008_email_confirmation.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -153,6 +159,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "console sessions",
         include_str!("../../migrations/postgres/0007_console_sessions.sql"),
+    ),
+    (
+        8,
+        "e-mail confirmation and budget",
+        include_str!("../../migrations/postgres/0008_email_confirmation.sql"),
     ),
 ];
 
@@ -336,6 +347,10 @@ impl Db {
             ),
             other => anyhow::Error::new(other).context("applying database migrations"),
         })?;
+        // Addresses named before they were confirmed keep receiving mail (once per database).
+        emails::adopt_existing(self)
+            .await
+            .context("marking existing e-mail addresses confirmed")?;
         self.schema_version().await
     }
 

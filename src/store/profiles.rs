@@ -22,6 +22,7 @@ fn from_row(r: &impl Cols) -> Result<CompanyProfile, StoreError> {
         created_on: format_ms(r.col("created_ms")?),
         updated_on: format_ms(r.col("updated_ms")?),
         version: r.col("version")?,
+        unconfirmed_email_addresses: Vec::new(),
         id,
     })
 }
@@ -61,6 +62,7 @@ pub async fn insert(
         created_on: format_ms(now),
         updated_on: format_ms(now),
         version: 1,
+        unconfirmed_email_addresses: Vec::new(),
     })
 }
 
@@ -122,7 +124,7 @@ pub async fn list(
 /// Writes new fields and status if the profile is still at `version`, and moves it to the next
 /// version. None when the profile changed meanwhile (or is gone).
 pub async fn update(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     id: &str,
     data: &ProfileData,
     status: ProfileStatus,
@@ -141,7 +143,7 @@ pub async fn update(
     .bind(now)
     .bind(id)
     .bind(version)
-    .fetch_optional(db.write())
+    .fetch_optional(conn)
     .await?;
     row.as_ref().map(from_row).transpose()
 }

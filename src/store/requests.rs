@@ -548,12 +548,33 @@ pub async fn record_events(
         }
         q.execute(&mut *conn).await?;
     }
+    // Status mail goes to confirmed addresses only (as they are in this transaction).
+    let to_check: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.confirm_emails)
+        .flat_map(|e| {
+            e.emails
+                .iter()
+                .map(|m| (e.request.account_id.as_str(), m.as_str()))
+        })
+        .collect();
+    let confirmed = if to_check.is_empty() {
+        Default::default()
+    } else {
+        super::emails::confirmed_targets(&mut *conn, &to_check).await?
+    };
     let mut targets: Vec<(usize, &str, &str)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         if let Some(url) = &e.request.callback_url {
             targets.push((i, "callback", url));
         }
         for m in e.emails {
+            if e.confirm_emails
+                && !confirmed
+                    .contains(&(e.request.account_id.clone(), super::emails::address_key(m)))
+            {
+                continue;
+            }
             targets.push((i, "email", m));
         }
     }
@@ -586,6 +607,8 @@ pub struct EventOf<'a> {
     pub request: &'a NumberRequest,
     pub emails: &'a [String],
     pub payload: Option<&'a str>,
+    /// Mail only the addresses confirmed for the account (`NUMBERDESK_CONFIRM_EMAILS`).
+    pub confirm_emails: bool,
 }
 
 /// The request's status events, oldest first, with their deliveries.

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod console;
+mod email_confirm;
 mod errors;
 mod hardening;
 mod idempotency;

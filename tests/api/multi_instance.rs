@@ -52,6 +52,9 @@ fn server_env(db_url: &str) -> Vec<(&'static str, String)> {
         ("NUMBERDESK_ALLOW_PRIVATE_CALLBACKS", "true".into()),
         ("NUMBERDESK_RATE_LIMIT", "0".into()),
         ("NUMBERDESK_WEBHOOK_RETRY_SCHEDULE", "1,1,1".into()),
+        // Status mail to the profile's address from the first event on: these tests are about
+        // several instances sharing one outbox.
+        ("NUMBERDESK_CONFIRM_EMAILS", "false".into()),
     ]
 }
 

@@ -53,10 +53,16 @@ async fn create_profile_returns_201_pending_approval_with_every_field() {
         "createdOn",
         "updatedOn",
         "version",
+        "unconfirmedEmailAddresses",
     ] {
         want.insert(k.to_string());
     }
     assert_eq!(body["version"], 1, "a new profile is at version 1: {body}");
+    assert_eq!(
+        body["unconfirmedEmailAddresses"],
+        serde_json::json!(["ops@example.com"]),
+        "a new address waits for confirmation: {body}"
+    );
     let got: std::collections::BTreeSet<String> =
         body.as_object().unwrap().keys().cloned().collect();
     assert_eq!(got, want, "{body}");
