@@ -135,7 +135,7 @@ async fn update_profile(
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmationsResent {
     /// Unconfirmed addresses the confirmation message was queued for now.
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>, format = Email)]
     pub sent_to: Vec<String>,
     /// Unconfirmed addresses that were sent it again less than 10 minutes ago, and when the
     /// next one may be sent.
