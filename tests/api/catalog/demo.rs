@@ -116,6 +116,10 @@ async fn the_demo_world_allows_nl_local_ranges_of_10_and_100() {
         .iter()
         .find(|p| p["numberCountryCode"] == "NL")
         .expect("a demo NL profile");
+    // The demo's addresses are seeded confirmed: status mail goes out from the first request.
+    for p in profiles.as_array().unwrap() {
+        assert_eq!(p["unconfirmedEmailAddresses"], json!([]), "{p}");
+    }
     let res = c
         .post(format!("{nr}/numberrequests"))
         .header("X-CM-PRODUCTTOKEN", "demo-product-token")
@@ -128,6 +132,18 @@ async fn the_demo_world_allows_nl_local_ranges_of_10_and_100() {
         .unwrap();
     let req = expect_json(res, StatusCode::CREATED).await;
     assert_eq!(req["status"], "Completed", "{req}");
+    let events = c
+        .get(format!("{nr}/numberrequests/{}/events", s(&req["id"])))
+        .header("X-CM-PRODUCTTOKEN", "demo-product-token")
+        .send()
+        .await
+        .unwrap();
+    let events = expect_json(events, StatusCode::OK).await;
+    assert_eq!(
+        events[0]["emails"].as_array().map(Vec::len),
+        nl["emailAddresses"].as_array().map(Vec::len),
+        "one e-mail delivery per demo address: {events}"
+    );
     let bounds = range_bounds(&req);
     assert_eq!(bounds.len(), 1);
     assert_eq!(bounds[0].0 % 100, 0);
