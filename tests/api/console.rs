@@ -754,3 +754,66 @@ async fn the_order_form_refuses_control_characters_as_the_api_does() {
     assert!(body.contains("id=\"comment-error\""), "{body}");
     assert_eq!(app.all_phone_numbers(&acct).await.1, 0, "nothing ordered");
 }
+
+#[tokio::test]
+async fn a_profile_page_lists_unconfirmed_addresses_and_sends_the_confirmation_again() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let mut body = profile_body();
+    body["emailAddresses"] = json!(["new@example.com"]);
+    let created: serde_json::Value = app.create_profile(&acct, &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let s = customer(&app, &acct.id, &acct.key).await;
+    let page = get(&app, &s, &format!("/console/profiles/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"unconfirmed\""), "{page}");
+    assert!(page.contains("new@example.com"), "{page}");
+    let action = format!("/console/profiles/{id}/emailconfirmations");
+    assert!(page.contains(&action), "{page}");
+
+    // Without the CSRF token: 403, nothing queued.
+    let res = post(&app, &s, &action, &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = post(&app, &s, &action, &[("csrf", s.csrf.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = get(&app, &s, &location(&res)).await.text().await.unwrap();
+    assert!(
+        page.contains("Confirmation message sent to new@example.com"),
+        "{page}"
+    );
+    // Again within 10 minutes: nothing sent, and the page says when.
+    let res = post(&app, &s, &action, &[("csrf", s.csrf.as_str())]).await;
+    let page = get(&app, &s, &location(&res)).await.text().await.unwrap();
+    assert!(page.contains("less than 10 minutes ago"), "{page}");
+    // The first message and one resend, as .eml files (no SMTP configured).
+    let mail = app.dir_path.join("mail");
+    let count = || {
+        std::fs::read_dir(&mail)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for _ in 0..100 {
+        if count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count(), 2, "the first message and one resend");
+
+    // Once confirmed, the page no longer offers it.
+    app.seed_confirmed(&acct, &["new@example.com"]).await;
+    let page = get(&app, &s, &format!("/console/profiles/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"unconfirmed\""), "{page}");
+}
