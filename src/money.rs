@@ -180,12 +180,37 @@ impl Month {
 
     /// First millisecond of the next month (the end, exclusive).
     pub fn end_ms(self) -> i64 {
-        let (y, m) = if self.month == time::Month::December {
-            (self.year + 1, time::Month::January)
+        self.next().start_ms()
+    }
+
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        if self.month == time::Month::December {
+            Month {
+                year: self.year + 1,
+                month: time::Month::January,
+            }
         } else {
-            (self.year, self.month.next())
-        };
-        Month { year: y, month: m }.start_ms()
+            Month {
+                year: self.year,
+                month: self.month.next(),
+            }
+        }
+    }
+
+    /// The month before this one (January 1970 has none before it: itself).
+    pub fn prev(self) -> Month {
+        match self.month {
+            time::Month::January if self.year <= 1970 => self,
+            time::Month::January => Month {
+                year: self.year - 1,
+                month: time::Month::December,
+            },
+            m => Month {
+                year: self.year,
+                month: m.previous(),
+            },
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::money::{Amount, Currency, Month};
-use crate::store::usage::{HoldingRow, held_between};
+use crate::store::usage::{HoldingRow, held_between, held_sums};
 use crate::store::{Db, StoreError};
 
 /// What one line is charged.
@@ -184,4 +184,35 @@ pub async fn collect(
         out.push(l?);
     }
     Ok((out, lines.totals()))
+}
+
+/// A month's number of lines and its totals per currency (by currency code), summed by the
+/// database: the same figures as reading every line with [`UsageLines`], without reading them.
+pub async fn summary(
+    db: &Db,
+    account_id: Option<&str>,
+    month: Month,
+) -> Result<(i64, Vec<CurrencyTotal>), UsageError> {
+    let sums = held_sums(db, account_id, month.start_ms(), month.end_ms()).await?;
+    let mut lines = 0;
+    let mut totals: BTreeMap<Currency, (Amount, Amount)> = BTreeMap::new();
+    for s in sums {
+        lines += s.held;
+        if let Some(p) = s.price {
+            let t = totals.entry(p.currency).or_default();
+            t.0 += p.setup.times(s.assigned_in_month);
+            t.1 += p.monthly.times(s.held);
+        }
+    }
+    Ok((
+        lines,
+        totals
+            .into_iter()
+            .map(|(currency, (setup, monthly))| CurrencyTotal {
+                currency,
+                setup,
+                monthly,
+            })
+            .collect(),
+    ))
 }

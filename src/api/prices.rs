@@ -98,7 +98,7 @@ pub struct PriceInput {
 }
 
 /// The body's price, or the failing fields.
-fn price_of(b: &PriceInput, errors: &mut Vec<FieldError>) -> Option<Price> {
+pub(crate) fn price_of(b: &PriceInput, errors: &mut Vec<FieldError>) -> Option<Price> {
     fn text(v: &Option<serde_json::Value>) -> Option<&str> {
         v.as_ref().and_then(|v| v.as_str())
     }
@@ -129,7 +129,11 @@ fn price_of(b: &PriceInput, errors: &mut Vec<FieldError>) -> Option<Price> {
 }
 
 /// The `{countryCode}/{phoneNumberType}` of a price path.
-fn key_of(country: &str, kind: &str, errors: &mut Vec<FieldError>) -> Option<(String, String)> {
+pub(crate) fn key_of(
+    country: &str,
+    kind: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<(String, String)> {
     let c = is_country_code(country).then(|| country.to_string());
     if c.is_none() {
         errors.push(FieldError::new(

@@ -162,7 +162,12 @@ async fn answer(
 /// Streams the CSV: a task reads the lines and hands the connection chunks of about
 /// [`CSV_CHUNK`] through a queue of a few chunks, so memory stays the same whatever the number
 /// of lines (a slow client slows the reading, it does not fill memory).
-fn csv_answer(db: Db, account_id: Option<String>, month: Month, with_account: bool) -> Response {
+pub(crate) fn csv_answer(
+    db: Db,
+    account_id: Option<String>,
+    month: Month,
+    with_account: bool,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
         let mut lines = UsageLines::new(&db, account_id, month);

@@ -62,6 +62,7 @@ async fn overview(State(state): State<AppState>, c: CustomerConsole) -> Result<R
     let (recent, _) = requests::list(&state.db, &recent_filter, 0, 5)
         .await
         .or_500()?;
+    let charges = super::billing::month_totals(&state, &c.account_id).await?;
     let content = html! {
         div.tiles {
             a.tile href="/console/numbers" {
@@ -75,9 +76,16 @@ async fn overview(State(state): State<AppState>, c: CustomerConsole) -> Result<R
                 }
             }
         }
-        section.card {
-            h2 { "This month's charges" }
-            p.muted { "Prices are not set up for this installation yet; numbers cost nothing so far." }
+        section.card #charges {
+            div.card-head {
+                h2 { "This month's charges" }
+                a.button.secondary href="/console/usage" { "Usage" }
+            }
+            @if charges.is_empty() {
+                (views::empty("Nothing to pay this month so far: no priced number is held."))
+            } @else {
+                (super::billing::totals_table(&charges, "charges-table"))
+            }
         }
         section.card {
             div.card-head {
@@ -482,6 +490,23 @@ async fn order_content(
         }
         form.take_error(e);
     }
+    let price: Option<crate::model::QuotedPrice> =
+        crate::prices::price_of(&state.db, &c.account_id, country, &kind)
+            .await
+            .or_500()?
+            .map(Into::into);
+    let numbers = form
+        .quantity
+        .as_deref()
+        .and_then(|q| q.parse::<i64>().ok())
+        .filter(|q| (1..=100_000).contains(q))
+        .unwrap_or(rules.min_quantity)
+        * form
+            .range_size
+            .as_deref()
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|s| (1..=100_000).contains(s))
+            .unwrap_or(1);
     let local_needed = kind == PhoneNumberType::Local.as_str();
     let csrf_token = &c.console.session.csrf_token;
     Ok(html! {
@@ -542,6 +567,7 @@ async fn order_content(
                     p.field-error { (e) }
                 }
             }
+            p.price-line #order-price { strong { "Price: " } (quoted(price.as_ref(), 1)) }
             @if rules.requires_review {
                 p.note { "Orders of " (country) " " (type_label(&kind)) " are reviewed by the operator before numbers are assigned." }
             }
@@ -565,7 +591,8 @@ async fn order_content(
                     } @else {
                         "An order now waits (Pending) until enough numbers are in stock."
                     }
-                    " Price: not set."
+                    br;
+                    span #availability-price { strong { "Price: " } (quoted(price.as_ref(), numbers)) }
                 }
             }
             div.actions {
@@ -574,6 +601,30 @@ async fn order_content(
             }
         }
     })
+}
+
+/// A quoted price per number, and what `numbers` of them cost (exact decimal arithmetic).
+pub fn quoted(price: Option<&crate::model::QuotedPrice>, numbers: i64) -> Markup {
+    use crate::money::Amount;
+    let Some(p) = price else {
+        return html! { span.muted { "No price: these numbers cost nothing." } };
+    };
+    let each = html! {
+        (super::billing::money(&p.currency, &p.setup_price)) " setup + "
+        (super::billing::money(&p.currency, &p.monthly_price)) " a month per number"
+    };
+    match (
+        Amount::from_stored(&p.setup_price),
+        Amount::from_stored(&p.monthly_price),
+    ) {
+        (Some(s), Some(m)) if numbers > 1 => html! {
+            (each) br;
+            span.total { "For " (numbers) " numbers: "
+                strong { (super::billing::money(&p.currency, &s.times(numbers).to_string())) } " setup + "
+                strong { (super::billing::money(&p.currency, &m.times(numbers).to_string())) } " a month" }
+        },
+        _ => each,
+    }
 }
 
 fn type_label(t: &str) -> &'static str {
@@ -656,6 +707,7 @@ async fn request_page(
                 dt { "Profile" } dd { a href={ "/console/profiles/" (r.company_profile_id) } { span.mono { (r.company_profile_id) } } }
                 dt { "Numbers" } dd { (r.country_code) " " (type_label(r.phone_number_type.as_str())) ", " (r.quantity) @if let Some(s) = r.range_size { " blocks of " (s) } }
                 dt { "Area" } dd { (locale_text(r.area_code.as_deref(), r.city.as_deref(), r.region.as_deref())) }
+                dt { "Price" } dd #price { (quoted(r.price.as_ref(), r.quantity * r.range_size.unwrap_or(1))) }
                 dt { "Created" } dd { (time(&r.created_on)) }
                 dt { "Updated" } dd { (time(&r.updated_on)) }
                 dt { "Comment" } dd { (views::opt(r.comment.as_deref())) }

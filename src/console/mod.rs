@@ -12,6 +12,7 @@
 
 mod apilog;
 mod auth;
+mod billing;
 mod confirm;
 mod customer;
 mod operator;
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .merge(rules::router())
         .merge(apilog::router())
         .merge(confirm::router())
+        .merge(billing::router())
         .route("/console/{*rest}", get(not_found))
         .layer(middleware::from_fn(security_headers))
 }

@@ -19,6 +19,8 @@ pub enum Nav {
     Deliveries,
     Rules,
     ApiLog,
+    Prices,
+    Usage,
     None,
 }
 
@@ -28,6 +30,8 @@ const CUSTOMER_NAV: &[(Nav, &str, &str)] = &[
     (Nav::Requests, "/console/requests", "Requests"),
     (Nav::Numbers, "/console/numbers", "Numbers"),
     (Nav::Profiles, "/console/profiles", "Company profiles"),
+    (Nav::Usage, "/console/usage", "Usage"),
+    (Nav::Prices, "/console/prices", "Prices"),
     (Nav::ApiLog, "/console/apilog", "API log"),
 ];
 
@@ -35,8 +39,10 @@ const OPERATOR_NAV: &[(Nav, &str, &str)] = &[
     (Nav::Review, "/console/review", "Review"),
     (Nav::Stock, "/console/stock", "Stock"),
     (Nav::Accounts, "/console/accounts", "Accounts"),
-    (Nav::Deliveries, "/console/deliveries", "Deliveries"),
+    (Nav::Prices, "/console/prices", "Prices"),
     (Nav::Rules, "/console/rules", "Order rules"),
+    (Nav::Deliveries, "/console/deliveries", "Deliveries"),
+    (Nav::Usage, "/console/usage", "Usage"),
     (Nav::ApiLog, "/console/apilog", "API log"),
 ];
 

@@ -87,3 +87,57 @@ pub fn held_between(
         .map(|r| r.and_then(|row| row_of(&row)).map_err(StoreError::from))
         .boxed()
 }
+
+/// One group of [`held_sums`]: the numbers held at one price (None: no price) in the month, and
+/// how many of them were assigned in it.
+#[derive(Debug, Clone)]
+pub struct HeldSum {
+    pub price: Option<Price>,
+    pub held: i64,
+    pub assigned_in_month: i64,
+}
+
+/// The numbers held at some time in `[start_ms, end_ms)`, of one account or of all, summed per
+/// quoted price by the database: the totals of a month without reading its lines.
+pub async fn held_sums(
+    db: &Db,
+    account_id: Option<&str>,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<HeldSum>, StoreError> {
+    let account = if account_id.is_some() {
+        " AND a.account_id = $3"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT r.price_currency, r.price_setup, r.price_monthly, \
+         CAST(SUM(a.span) AS BIGINT) AS held, \
+         CAST(SUM(CASE WHEN a.valid_from_ms >= $2 THEN a.span ELSE 0 END) AS BIGINT) AS fresh \
+         FROM assigned_numbers a JOIN number_requests r ON r.id = a.number_request_id \
+         WHERE a.valid_from_ms < $1 AND (a.valid_to_ms IS NULL OR a.valid_to_ms > $2){account} \
+         GROUP BY r.price_currency, r.price_setup, r.price_monthly"
+    );
+    let mut q = sqlx::query(&sql).bind(end_ms).bind(start_ms);
+    if let Some(a) = account_id {
+        q = q.bind(a);
+    }
+    let rows = q.fetch_all(db.read()).await?;
+    rows.iter()
+        .map(|r| {
+            let (c, s, m): (Option<String>, Option<String>, Option<String>) = (
+                r.col("price_currency")?,
+                r.col("price_setup")?,
+                r.col("price_monthly")?,
+            );
+            let price = Price::from_stored(c.as_deref(), s.as_deref(), m.as_deref())
+                .map_err(|what| corrupt("number_requests", "a quoted price", what))?;
+            Ok(HeldSum {
+                price,
+                held: r.col("held")?,
+                assigned_in_month: r.col("fresh")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::from)
+}

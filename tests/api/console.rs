@@ -817,3 +817,313 @@ async fn a_profile_page_lists_unconfirmed_addresses_and_sends_the_confirmation_a
         .unwrap();
     assert!(!page.contains("id=\"unconfirmed\""), "{page}");
 }
+
+#[tokio::test]
+async fn the_operator_sets_and_deletes_prices_and_the_customer_sees_them_on_its_pages() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let other = app.create_account("Other").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 10).await;
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+
+    // A bad amount and a bad currency: 400, the API's messages at their fields, nothing saved.
+    let res = post(
+        &app,
+        &op,
+        "/console/prices/set",
+        &[
+            ("csrf", op.csrf.as_str()),
+            ("accountId", ""),
+            ("countryCode", "NL"),
+            ("phoneNumberType", "LOCAL"),
+            ("currency", "eur"),
+            ("setupPrice", "1.50"),
+            ("monthlyPrice", "2.123456"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"currency-error\""), "{page}");
+    assert!(page.contains("id=\"monthlyPrice-error\""), "{page}");
+    assert!(!page.contains("id=\"setupPrice-error\""), "{page}");
+    assert!(
+        page.contains("value=\"2.123456\""),
+        "the form keeps what was typed"
+    );
+    let list = app.admin_get("/admin/v1/prices").await;
+    let list: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+
+    // An unknown account: at the account field.
+    let res = post(
+        &app,
+        &op,
+        "/console/prices/set",
+        &[
+            ("csrf", op.csrf.as_str()),
+            ("accountId", &crate::helpers::new_uuid()),
+            ("countryCode", "NL"),
+            ("phoneNumberType", "LOCAL"),
+            ("currency", "EUR"),
+            ("setupPrice", "1"),
+            ("monthlyPrice", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("id=\"accountId-error\""));
+
+    // The general price, then the account's own, which wins for it.
+    for (account, setup, monthly) in [("", "1.5", "2"), (acct.id.as_str(), "0.75", "1.0125")] {
+        let res = post(
+            &app,
+            &op,
+            "/console/prices/set",
+            &[
+                ("csrf", op.csrf.as_str()),
+                ("accountId", account),
+                ("countryCode", "nl"),
+                ("phoneNumberType", "LOCAL"),
+                ("currency", "EUR"),
+                ("setupPrice", setup),
+                ("monthlyPrice", monthly),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let page = get(&app, &op, &location(&res)).await.text().await.unwrap();
+        assert!(page.contains("Price of NL LOCAL"), "{page}");
+        assert!(page.contains("saved"), "{page}");
+    }
+    let all = get(&app, &op, "/console/prices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains("General") && all.contains(&acct.id), "{all}");
+
+    let mine = customer(&app, &acct.id, &acct.key).await;
+    let page = get(&app, &mine, "/console/prices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("0.75") && page.contains("1.0125"), "{page}");
+    assert!(
+        !page.contains("1.50"),
+        "the general price does not show: {page}"
+    );
+    let theirs = customer(&app, &other.id, &other.key).await;
+    let page = get(&app, &theirs, "/console/prices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1.50") && page.contains("2.00"), "{page}");
+
+    // The order form shows the price, and the total for the quantity when checked.
+    let res = post(
+        &app,
+        &mine,
+        "/console/order",
+        &[
+            ("csrf", mine.csrf.as_str()),
+            ("action", "check"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    let shown = page.split("id=\"availability-price\"").nth(1).unwrap_or("");
+    assert!(shown.contains("For 4 numbers"), "{page}");
+    assert!(shown.contains("3.00") && shown.contains("4.05"), "{shown}");
+
+    // A request created now is quoted the account's price; its page shows it.
+    let res = post(
+        &app,
+        &mine,
+        "/console/order",
+        &[
+            ("csrf", mine.csrf.as_str()),
+            ("action", "order"),
+            ("profile", profile.as_str()),
+            ("type", "LOCAL"),
+            ("locale", "[\"20\",\"Amsterdam\",null]"),
+            ("quantity", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let request_page = location(&res);
+    let page = get(&app, &mine, &request_page).await.text().await.unwrap();
+    let price = page.split("id=\"price\"").nth(1).unwrap_or("");
+    assert!(price.contains("0.75") && price.contains("1.0125"), "{page}");
+    assert!(
+        price.contains("For 2 numbers") && price.contains("2.025"),
+        "{price}"
+    );
+
+    // Deleting the account's own price: the general one applies to it again.
+    let res = post(
+        &app,
+        &op,
+        "/console/prices/delete",
+        &[
+            ("csrf", op.csrf.as_str()),
+            ("accountId", acct.id.as_str()),
+            ("countryCode", "NL"),
+            ("phoneNumberType", "LOCAL"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = get(&app, &op, &location(&res)).await.text().await.unwrap();
+    assert!(page.contains("Deleted account"), "{page}");
+    let page = get(&app, &mine, "/console/prices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1.50") && !page.contains("0.75"), "{page}");
+    // The request keeps the price it was quoted.
+    let page = get(&app, &mine, &request_page).await.text().await.unwrap();
+    assert!(page.contains("1.0125"), "{page}");
+    // Deleting it again says there was none.
+    let res = post(
+        &app,
+        &op,
+        "/console/prices/delete",
+        &[
+            ("csrf", op.csrf.as_str()),
+            ("accountId", acct.id.as_str()),
+            ("countryCode", "NL"),
+            ("phoneNumberType", "LOCAL"),
+        ],
+    )
+    .await;
+    let page = get(&app, &op, &location(&res)).await.text().await.unwrap();
+    assert!(page.contains("nothing changed"), "{page}");
+    // Without the CSRF token nothing is deleted.
+    let res = post(
+        &app,
+        &op,
+        "/console/prices/delete",
+        &[
+            ("countryCode", "NL"),
+            ("phoneNumberType", "LOCAL"),
+            ("accountId", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = get(&app, &mine, "/console/prices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1.50"), "{page}");
+}
+
+#[tokio::test]
+async fn usage_pages_show_lines_and_totals_per_currency_and_the_csv() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme").await;
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 10).await;
+    let res = app
+        .admin_put(
+            "/admin/v1/prices/NL/LOCAL",
+            &json!({"currency": "EUR", "setupPrice": "1.50", "monthlyPrice": "2"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = crate::helpers::request_body(&profile, 3);
+    body["areaCode"] = json!("20");
+    let r = app.create_request(&acct, &body).await;
+    assert_eq!(r["status"], "Completed", "{r}");
+
+    let s = customer(&app, &acct.id, &acct.key).await;
+    // The overview's charges per currency: 3 × (1.50 + 2.00).
+    let page = get(&app, &s, "/console/overview")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let charges = page.split("id=\"charges-table\"").nth(1).unwrap_or("");
+    assert!(
+        charges.contains("EUR") && charges.contains("10.50"),
+        "{page}"
+    );
+
+    let page = get(&app, &s, "/console/usage").await.text().await.unwrap();
+    let totals = page.split("id=\"usage-totals\"").nth(1).unwrap_or("");
+    assert!(
+        totals.contains("4.50") && totals.contains("6.00") && totals.contains("10.50"),
+        "{page}"
+    );
+    let lines = page.split("id=\"usage-lines\"").nth(1).unwrap_or("");
+    for n in ["+31201000000", "+31201000001", "+31201000002"] {
+        assert!(lines.contains(n), "{n}: {page}");
+    }
+    assert!(page.contains("href=\"/console/usage.csv?month="), "{page}");
+
+    // The CSV: the API's header and one row per line.
+    let month = time::OffsetDateTime::now_utc();
+    let month = format!("{:04}-{:02}", month.year(), month.month() as u8);
+    let csv = get(&app, &s, &format!("/console/usage.csv?month={month}")).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.headers()["content-type"], "text/csv");
+    let text = csv.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "phoneNumber,numberRequestId,countryCode,phoneNumberType,validFrom,validTo,currency,setupCharge,monthlyCharge"
+    );
+    assert_eq!(rows.len(), 4, "{text}");
+    assert!(rows[1].starts_with("+31201000000,") && rows[1].ends_with(",EUR,1.50,2.00"));
+
+    // A month before: nothing held.
+    let page = get(&app, &s, "/console/usage?month=2020-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No numbers were held"), "{page}");
+    // A bad month: 400 with the message at the field.
+    let res = get(&app, &s, "/console/usage?month=2026-13").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"month-error\""), "{page}");
+    assert!(page.contains("YYYY-MM"), "{page}");
+
+    // The operator: every account, or one, with the account column in the CSV.
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    let page = get(&app, &op, "/console/usage").await.text().await.unwrap();
+    assert!(
+        page.contains("+31201000002") && page.contains(&acct.id),
+        "{page}"
+    );
+    let other = app.create_account("Other").await;
+    let page = get(&app, &op, &format!("/console/usage?accountId={}", other.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("+31201000002"), "{page}");
+    let res = get(&app, &op, "/console/usage?accountId=nope").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("id=\"accountId-error\""));
+    let csv = get(&app, &op, &format!("/console/usage.csv?month={month}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("accountId,phoneNumber,"), "{csv}");
+    assert!(csv.contains(&format!("{},+31201000001,", acct.id)), "{csv}");
+}

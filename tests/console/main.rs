@@ -290,6 +290,13 @@ async fn a_customer_orders_two_demo_numbers_and_finds_them_on_numbers_and_in_the
     b.type_into("#quantity", "2").await;
     b.click("#check").await;
     b.wait_for_text("completed at once").await;
+    // The demo's general NL LOCAL price, per number and for the two.
+    let price = b.text("#availability-price").await;
+    assert!(
+        price.contains("EUR 1.50 setup")
+            && price.contains("For 2 numbers: EUR 3.00 setup + EUR 4.00 a month"),
+        "{price}"
+    );
     b.shot("customer-order").await;
     b.click("#place-order").await;
     b.wait_for_text("Request created: Completed").await;
@@ -299,6 +306,8 @@ async fn a_customer_orders_two_demo_numbers_and_finds_them_on_numbers_and_in_the
         ranges.contains("+31201000000") && ranges.contains("+31201000001"),
         "{ranges}"
     );
+    let quoted = b.text("#price").await;
+    assert!(quoted.contains("EUR 2.00 a month per number"), "{quoted}");
     b.shot("customer-request").await;
 
     b.click("a[href='/console/numbers']").await;
@@ -326,6 +335,30 @@ async fn a_customer_orders_two_demo_numbers_and_finds_them_on_numbers_and_in_the
     b.find("#apilog").await;
     b.shot("customer-apilog").await;
 
+    // Usage of this month: the two numbers, 2 × (1.50 + 2.00) in EUR; the overview says the same.
+    b.click("a[href='/console/usage']").await;
+    let totals = b.text("#usage-totals").await;
+    assert!(
+        totals.contains("EUR") && totals.contains("7.00"),
+        "{totals}"
+    );
+    let lines = b.text("#usage-lines").await;
+    assert!(lines.contains("+31201000001"), "{lines}");
+    b.shot("customer-usage").await;
+    b.click("a[rel='prev']").await;
+    b.wait_for_text("No numbers were held in this month").await;
+    b.click("a[href='/console/prices']").await;
+    let prices = b.text("#prices").await;
+    assert!(
+        prices.contains("TOLLFREE") && prices.contains("USD"),
+        "{prices}"
+    );
+    b.shot("customer-prices").await;
+    b.click("a[href='/console/overview']").await;
+    let charges = b.text("#charges-table").await;
+    assert!(charges.contains("7.00"), "{charges}");
+    b.shot("customer-overview-charges").await;
+
     // Phone width: the same pages stay usable.
     b.c.set_window_size(390, 844).await.unwrap();
     b.go(&app.url("/console/overview")).await;
@@ -337,6 +370,9 @@ async fn a_customer_orders_two_demo_numbers_and_finds_them_on_numbers_and_in_the
     b.go(&app.url("/console/numbers")).await;
     b.find("#numbers").await;
     b.shot("phone-numbers").await;
+    b.go(&app.url("/console/usage")).await;
+    b.find("#usage-lines").await;
+    b.shot("phone-usage").await;
     b.close().await;
 }
 
@@ -522,10 +558,47 @@ async fn a_csv_import_on_the_stock_page_changes_the_summary() {
     b.go(&app.url("/console/deliveries?state=all")).await;
     b.find("form.filters").await;
     b.shot("operator-deliveries").await;
+
+    // Prices: a wrong amount is refused at its field; then the demo account gets its own price.
+    b.click("a[href='/console/prices']").await;
+    b.find("#price-list").await;
+    b.type_into("#accountId", ACCOUNT_ID).await;
+    b.type_into("#countryCode", "NL").await;
+    b.type_into("#currency", "EUR").await;
+    b.type_into("#setupPrice", "1,50").await;
+    b.type_into("#monthlyPrice", "1.75").await;
+    b.click("#set-price").await;
+    let error = b.text("#setupPrice-error").await;
+    assert!(error.contains("decimal string"), "{error}");
+    b.shot("operator-price-error").await;
+    b.type_into("#setupPrice", "1.25").await;
+    b.click("#set-price").await;
+    b.wait_for_text("saved: EUR 1.25 setup, EUR 1.75 monthly")
+        .await;
+    let list = b.text("#price-list").await;
+    assert!(list.contains("1.75"), "{list}");
+    b.shot("operator-prices").await;
+    let own = app.api_get(&format!("{}/prices", app.nr())).await;
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["countryCode"] == "NL" && p["monthlyPrice"] == "1.75"),
+        "{own}"
+    );
+    b.click("a[href='/console/usage']").await;
+    b.find("#usage-filter").await;
+    b.shot("operator-usage").await;
+    b.click("a[href='/console/apilog']").await;
+    b.find("form.filters").await;
+    b.shot("operator-apilog").await;
     b.c.set_window_size(390, 844).await.unwrap();
     b.go(&app.url("/console/review")).await;
     b.find("main h1").await;
     b.shot("phone-operator-review").await;
+    b.go(&app.url("/console/prices")).await;
+    b.find("#price-list").await;
+    b.shot("phone-operator-prices").await;
     b.close().await;
 }
 
@@ -570,5 +643,14 @@ async fn with_javascript_off_a_customer_signs_in_orders_and_releases_after_confi
     b.wait_for_text("+31101000000 is released").await;
     let held = app.api_get(&format!("{}/phonenumbers", app.nr())).await;
     assert_eq!(held.as_array().unwrap().len(), 0, "{held}");
+
+    // Usage with the month picker's form: the number held and released this month is a line.
+    b.go(&app.url("/console/usage?month=2020-01")).await;
+    b.wait_for_text("No numbers were held in this month").await;
+    b.click("a[rel='next']").await;
+    b.wait_for_text("2020-02").await;
+    b.go(&app.url("/console/usage")).await;
+    let lines = b.text("#usage-lines").await;
+    assert!(lines.contains("+31101000000"), "{lines}");
     b.close().await;
 }
