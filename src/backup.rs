@@ -31,6 +31,17 @@ pub struct BackupReport {
     pub path: String,
     /// Its size in bytes.
     pub bytes: u64,
+    /// The copy of the API log's own file, written beside `path` (see
+    /// [`crate::store::api_log_file`]); absent when the database has no such file.
+    #[serde(rename = "apiLog", skip_serializing_if = "Option::is_none")]
+    pub api_log: Option<LogCopy>,
+}
+
+/// The copy of the API log's file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LogCopy {
+    pub path: String,
+    pub bytes: u64,
 }
 
 /// Why a backup was not made.
@@ -83,8 +94,10 @@ pub fn precheck(config: &crate::config::Config, target: &Path) -> Result<(), Bac
     Ok(())
 }
 
-/// Copies the SQLite database at `source` to `target` (which must not exist) and reports the
-/// size of the copy. Blocking: call it off the async runtime.
+/// Copies the SQLite database at `source` to `target` (which must not exist), and the API
+/// log's file beside it (when there is one) to the log file name of `target`, and reports the
+/// copies' sizes. The two are separate snapshots, each consistent in itself (the log refers to
+/// the rest only by ids). Blocking: call it off the async runtime.
 pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, BackupError> {
     if target.symlink_metadata().is_ok() {
         return Err(BackupError::Exists(target.to_path_buf()));
@@ -92,6 +105,30 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, BackupError>
     if !source.exists() {
         return Err(BackupError::NoDatabase(source.to_path_buf()));
     }
+    let log_source = crate::store::api_log_file(source);
+    let log_target = crate::store::api_log_file(target);
+    let with_log = log_source.exists();
+    if with_log && log_target.symlink_metadata().is_ok() {
+        return Err(BackupError::Exists(log_target));
+    }
+    let bytes = copy(source, target)?;
+    let api_log = if with_log {
+        Some(LogCopy {
+            bytes: copy(&log_source, &log_target)?,
+            path: log_target.display().to_string(),
+        })
+    } else {
+        None
+    };
+    Ok(BackupReport {
+        path: target.display().to_string(),
+        bytes,
+        api_log,
+    })
+}
+
+/// One file's consistent copy (see the module doc); answers its size.
+fn copy(source: &Path, target: &Path) -> Result<u64, BackupError> {
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -151,13 +188,9 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, BackupError>
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
-    let bytes = std::fs::metadata(target)
+    Ok(std::fs::metadata(target)
         .map_err(io("reading the size of", target))?
-        .len();
-    Ok(BackupReport {
-        path: target.display().to_string(),
-        bytes,
-    })
+        .len())
 }
 
 #[cfg(test)]

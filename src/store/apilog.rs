@@ -1,4 +1,6 @@
-//! The API log's rows: batched inserts, filtered pages newest first, and trimming by age.
+//! The API log's rows: batched inserts, filtered pages newest first, and trimming by age. On
+//! SQLite they live in a database file of their own ([`super::api_log_file`]), on PostgreSQL in
+//! the main database.
 
 use sqlx::Row;
 
@@ -16,7 +18,7 @@ pub async fn insert_batch(db: &Db, entries: &[ApiLogEntry]) -> Result<(), StoreE
     if entries.is_empty() {
         return Ok(());
     }
-    let mut tx = db.begin().await?;
+    let mut tx = db.log_begin().await?;
     for chunk in entries.chunks(MAX_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO api_log (id, account_id, occurred_ms, method, path, query, status, duration_ms, \
@@ -96,8 +98,8 @@ pub async fn list(
         page = page.bind(s);
         count = count.bind(s);
     }
-    let rows = page.bind(take).bind(skip).fetch_all(db.read()).await?;
-    let total = count.fetch_one(db.read()).await?;
+    let rows = page.bind(take).bind(skip).fetch_all(db.log_read()).await?;
+    let total = count.fetch_one(db.log_read()).await?;
     let entries = rows
         .iter()
         .map(entry_from_row)
@@ -134,7 +136,7 @@ pub async fn delete_before(db: &Db, cutoff_ms: i64, limit: i64) -> Result<u64, S
     )
     .bind(cutoff_ms)
     .bind(limit)
-    .execute(db.write())
+    .execute(db.log_write())
     .await?;
     Ok(r.rows_affected())
 }

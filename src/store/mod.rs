@@ -70,10 +70,61 @@ pub struct Db {
     pub dialect: Dialect,
     write: AnyPool,
     read: AnyPool,
+    /// SQLite: the API log's own database file ([`api_log_file`]) and its pools; None on
+    /// PostgreSQL, where the log's table lives in the main database.
+    log: Option<LogPools>,
     local: Option<Arc<local::LocalReads>>,
     /// Where the SQLite writer runs ([`cpu`]); None on PostgreSQL or a single CPU.
     placement: Option<cpu::Placement>,
 }
+
+/// The pools of the API log's own SQLite file: one writer, two readers.
+#[derive(Clone)]
+struct LogPools {
+    write: AnyPool,
+    read: AnyPool,
+    /// The main file, whose old entries [`Db::migrate`] moves over.
+    main: std::path::PathBuf,
+}
+
+/// The API log's SQLite file, beside the main database file: `numberdesk.db` keeps its log in
+/// `numberdesk.apilog.db`.
+///
+/// Why a file of its own: SQLite has one writer per file. With the log's table in the main
+/// file, the log writer's batch (about a thousand rows a quarter second under load, three
+/// b-trees) held the one write lock while the create writer waited for it, and its pages went
+/// through the same write-ahead log and checkpoints; creates ran 13–43 % slower with the log on
+/// (BENCHMARKS.md). In a file of its own the log commits beside the creates, not between them.
+pub fn api_log_file(main: &std::path::Path) -> std::path::PathBuf {
+    let stem = match main.extension().and_then(|e| e.to_str()) {
+        Some("db" | "sqlite" | "sqlite3") => main.with_extension(""),
+        _ => main.to_path_buf(),
+    };
+    let mut name = stem.into_os_string();
+    name.push(".apilog.db");
+    name.into()
+}
+
+/// The schema of the API log's file (SQLite): the table and indexes of the main file's
+/// migration 5, created when missing.
+const API_LOG_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_log (
+    id            TEXT NOT NULL PRIMARY KEY,
+    account_id    TEXT NOT NULL,
+    occurred_ms   INTEGER NOT NULL,
+    method        TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    query         TEXT,
+    status        INTEGER NOT NULL,
+    duration_ms   INTEGER NOT NULL,
+    user_agent    TEXT,
+    api_key_id    TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    message_code  TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS api_log_account ON api_log(account_id, occurred_ms, id);
+CREATE INDEX IF NOT EXISTS api_log_time ON api_log(occurred_ms, id);
+";
 
 /// Page size of a new SQLite database (an existing one keeps its own): SQLite's default. A
 /// create transaction changes a few small rows in some twenty b-trees and its commit writes each
@@ -238,6 +289,41 @@ impl Db {
             let read = pool(config.database_max_connections.clamp(2, 4), 4_000)
                 .connect_with(opts)
                 .await?;
+            let log_path = api_log_file(&path);
+            let log_opts = quiet(AnyConnectOptions::from_str(&format!(
+                "sqlite://{}?mode=rwc",
+                log_path.display()
+            ))?);
+            // Small caches: the log appends at the end of its indexes and lists a page at a time.
+            // Its file checkpoints itself at commit (SQLite's default of 1,000 pages; it has no
+            // checkpointer thread): a few commits a second, on the log writer's own thread.
+            let log_pool = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA cache_size = -2000").await?;
+                            conn.execute("PRAGMA journal_size_limit = 16777216").await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let log = LogPools {
+                write: log_pool(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(log_opts.clone())
+                    .await
+                    .with_context(|| format!("opening the API log {}", log_path.display()))?,
+                read: log_pool(2).connect_with(log_opts).await?,
+                main: path.clone(),
+            };
+            sqlx::raw_sql(API_LOG_SCHEMA).execute(&log.write).await?;
             let local = Arc::new(local::LocalReads::new(path.clone()));
             let open = Arc::downgrade(&local);
             let background = placement.as_ref().map(|p| p.others.clone());
@@ -259,6 +345,7 @@ impl Db {
                 dialect: Dialect::Sqlite,
                 write,
                 read,
+                log: Some(log),
                 local: Some(local),
                 placement,
             })
@@ -282,6 +369,7 @@ impl Db {
                 dialect: Dialect::Postgres,
                 write: pool.clone(),
                 read: pool,
+                log: None,
                 local: None,
                 placement: None,
             })
@@ -306,6 +394,66 @@ impl Db {
     /// Pool for single-statement writes outside a transaction.
     pub fn write(&self) -> &AnyPool {
         &self.write
+    }
+
+    /// Pool for the API log's single-statement writes (its own file on SQLite, [`api_log_file`]).
+    pub fn log_write(&self) -> &AnyPool {
+        self.log.as_ref().map_or(&self.write, |l| &l.write)
+    }
+
+    /// Pool for reading the API log.
+    pub fn log_read(&self) -> &AnyPool {
+        self.log.as_ref().map_or(&self.read, |l| &l.read)
+    }
+
+    /// Starts a write transaction on the API log (its own file on SQLite).
+    pub async fn log_begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.log {
+            Some(l) => l.write.begin_with("BEGIN IMMEDIATE").await,
+            None => self.write.begin().await,
+        }
+    }
+
+    /// Moves API log entries left in the main SQLite file (written before the log had a file
+    /// of its own) into the log's file, once; ids make a repeated move harmless.
+    async fn move_old_log_entries(&self) -> anyhow::Result<()> {
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
+        let main = &log.main;
+        let any: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM api_log LIMIT 1) t")
+            .fetch_one(&self.read)
+            .await?;
+        if any == 0 {
+            return Ok(());
+        }
+        let mut conn = log.write.acquire().await?;
+        sqlx::query("ATTACH DATABASE $1 AS main_file")
+            .bind(main.display().to_string())
+            .execute(&mut *conn)
+            .await?;
+        let moved = async {
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            let n = sqlx::query("INSERT OR IGNORE INTO api_log SELECT * FROM main_file.api_log")
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM main_file.api_log")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            Ok::<u64, sqlx::Error>(n)
+        }
+        .await;
+        if moved.is_err() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        sqlx::query("DETACH DATABASE main_file")
+            .execute(&mut *conn)
+            .await?;
+        let n = moved.context("moving API log entries to the log's own file")?;
+        tracing::info!(entries = n, "API log entries moved to the log's own file");
+        Ok(())
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so the write lock is taken up front).
@@ -351,6 +499,7 @@ impl Db {
         emails::adopt_existing(self)
             .await
             .context("marking existing e-mail addresses confirmed")?;
+        self.move_old_log_entries().await?;
         self.schema_version().await
     }
 
@@ -372,6 +521,10 @@ impl Db {
         }
         self.write.close().await;
         self.read.close().await;
+        if let Some(log) = &self.log {
+            log.write.close().await;
+            log.read.close().await;
+        }
     }
 
     /// Appends `FOR UPDATE SKIP LOCKED` where the dialect has it.

@@ -367,7 +367,17 @@ async fn entries_older_than_the_retention_are_deleted() {
     app.stop().await;
     // Two entries become three days old, one a day old.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&db_url).await.unwrap();
+    // On SQLite the log has a file of its own beside the database.
+    let log_url = if db_url.starts_with("sqlite:") {
+        let main = numberdesk::config::sqlite_path(&db_url);
+        format!(
+            "sqlite://{}",
+            numberdesk::store::api_log_file(&main).display()
+        )
+    } else {
+        db_url.clone()
+    };
+    let pool = sqlx::AnyPool::connect(&log_url).await.unwrap();
     let day = 86_400_000i64;
     for (e, age) in entries.iter().zip([3 * day, 3 * day, day]) {
         sqlx::query("UPDATE api_log SET occurred_ms = occurred_ms - $1 WHERE id = $2")
@@ -400,4 +410,65 @@ async fn entries_older_than_the_retention_are_deleted() {
     if db_url.starts_with("postgres") {
         drop_postgres_database(&db_url).await;
     }
+}
+
+/// On SQLite the log lives in a file of its own beside the database; entries an older version
+/// left in the database's own table are moved there at start-up and listed as before.
+#[tokio::test]
+async fn sqlite_keeps_the_log_in_its_own_file_and_moves_old_entries_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("nd.db");
+    let url = format!("sqlite://{}", main.display());
+    let app = spawn_app_in(dir.path(), |c| c.database_url = url.clone()).await;
+    let acct = app.create_account("A").await;
+    let res = app
+        .get(&acct, &format!("{}/phonenumbers", app.nr(&acct.id)))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let first = entries_of(&app, &acct, 1).await;
+    app.stop().await;
+    let log_file = dir.path().join("nd.apilog.db");
+    assert!(log_file.exists(), "the log's own file");
+
+    // An entry in the database's own table, as an older version wrote it.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let old_id = new_uuid();
+    sqlx::query(
+        "INSERT INTO api_log (id, account_id, occurred_ms, method, path, query, status, \
+         duration_ms, user_agent, api_key_id, request_id, message_code) \
+         VALUES ($1, $2, $3, 'GET', '/voice/old', NULL, 200, 1, 'old/1.0', $4, 'old-request', NULL)",
+    )
+    .bind(&old_id)
+    .bind(&acct.id)
+    .bind(now_ms_for_test() - 1_000)
+    .bind(s(&first[0]["apiKeyId"]))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let app = spawn_app_in(dir.path(), |c| c.database_url = url.clone()).await;
+    let listed = entries_of(&app, &acct, 2).await;
+    let ids: Vec<String> = listed.iter().map(|e| s(&e["id"])).collect();
+    assert!(
+        ids.contains(&old_id),
+        "the old entry is listed: {listed:#?}"
+    );
+    assert!(ids.contains(&s(&first[0]["id"])), "{listed:#?}");
+    app.stop().await;
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the database's own table is empty after the move");
+    pool.close().await;
+}
+
+fn now_ms_for_test() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }

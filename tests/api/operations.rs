@@ -118,9 +118,13 @@ async fn backup_under_load_keeps_every_acknowledged_request() {
     );
     let report: Value = serde_json::from_str(stdout.trim()).expect("backup prints JSON");
     let bytes = std::fs::metadata(&copy).unwrap().len();
+    // The API log's own file is copied beside the database's copy.
+    let log_copy = dir.path().join("backups").join("copy.apilog.db");
+    let log_bytes = std::fs::metadata(&log_copy).unwrap().len();
     assert_eq!(
         report,
-        json!({"path": copy.display().to_string(), "bytes": bytes})
+        json!({"path": copy.display().to_string(), "bytes": bytes,
+               "apiLog": {"path": log_copy.display().to_string(), "bytes": log_bytes}})
     );
     let errors = errors.lock().unwrap().clone();
     assert!(errors.is_empty(), "the load saw errors: {errors:?}");
@@ -178,6 +182,14 @@ async fn backup_under_load_keeps_every_acknowledged_request() {
         total >= numbers,
         "the copy lists {total} numbers, {numbers} were acknowledged before the backup"
     );
+    // The calls before the backup are in the copy's API log.
+    let log: Vec<Value> = restored
+        .get(&acct, &format!("{}/apilog?take=10", restored.nr(&acct.id)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 10, "the copy's API log lists the calls: {log:?}");
     restored.stop().await;
     if let Ok(app) = Arc::try_unwrap(app) {
         app.stop().await;
