@@ -1405,3 +1405,76 @@ async fn a_silent_smtp_server_times_out_and_does_not_hold_shutdown() {
     );
     held.abort();
 }
+
+/// The price a request was quoted goes out with its status: in the callback's body (the same
+/// object as `GET`) and in the e-mail's text; a request without a price has `price: null` and
+/// no price line in its mail.
+#[tokio::test]
+async fn the_quoted_price_is_in_the_callback_body_and_the_mail_text() {
+    let w = world(|c| c.smtp_url = None).await;
+    let mail_dir = w.app.dir_path.join("mail");
+    let rx = Receiver::start().await;
+    w.app.import_nl_local("+31201000000", 10).await;
+    let res = w
+        .app
+        .admin_put(
+            "/admin/v1/prices/NL/LOCAL",
+            &json!({"currency": "EUR", "setupPrice": "1.5", "monthlyPrice": "0.0125"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let priced = w
+        .app
+        .create_request(
+            &w.acct,
+            &with_callback(&w.profile, &rx.url("/hooks/priced")),
+        )
+        .await;
+    assert_eq!(priced["status"], "Completed", "{priced}");
+    let quoted = json!({"currency": "EUR", "setupPrice": "1.50", "monthlyPrice": "0.0125"});
+    assert_eq!(priced["price"], quoted);
+    let hit = rx.wait_hits(1, 10).await.remove(0);
+    assert_eq!(
+        hit.json()["price"],
+        quoted,
+        "the callback carries the quoted price"
+    );
+    assert_eq!(hit.json(), priced);
+    let id = s(&priced["id"]);
+    wait_emails_delivered(&w, &id, 10).await;
+    let mail = eml_files(&mail_dir)
+        .into_iter()
+        .find(|f| f.header("Subject").contains(&id))
+        .expect("a mail about the priced request");
+    assert!(
+        mail.raw
+            .contains("Price per number: EUR 1.50 setup, EUR 0.0125 per month"),
+        "{}",
+        mail.raw
+    );
+
+    // Without a price: null in the callback, no price line in the mail.
+    let res = w
+        .app
+        .admin(reqwest::Method::DELETE, "/admin/v1/prices/NL/LOCAL")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let free = w
+        .app
+        .create_request(&w.acct, &with_callback(&w.profile, &rx.url("/hooks/free")))
+        .await;
+    assert_eq!(free["status"], "Completed", "{free}");
+    assert!(free["price"].is_null(), "{free}");
+    let hits = rx.wait_hits(2, 10).await;
+    let hit = hits.iter().find(|h| h.path == "/hooks/free").unwrap();
+    assert!(hit.json()["price"].is_null(), "{}", hit.json());
+    let fid = s(&free["id"]);
+    wait_emails_delivered(&w, &fid, 10).await;
+    let mail = eml_files(&mail_dir)
+        .into_iter()
+        .find(|f| f.header("Subject").contains(&fid))
+        .expect("a mail about the request without a price");
+    assert!(!mail.raw.contains("Price per number"), "{}", mail.raw);
+}
