@@ -110,6 +110,11 @@ struct Args {
     /// Open requests of the sweep scenario (each with a criterion of its own).
     #[arg(long, default_value_t = 20_000)]
     open_requests: usize,
+    /// Web console pages per second fetched during the measured window by one signed-in
+    /// customer of the load's account (overview, order form, requests, numbers, usage, prices,
+    /// API log in turn), as people using the console while the API is busy; 0: none.
+    #[arg(long, default_value_t = 0.0)]
+    console_pages: f64,
 }
 
 const ADMIN: &str = "/admin/v1";
@@ -347,7 +352,11 @@ impl Conn {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             b = b.header("content-type", "application/json");
         }
         let req = b.body(Full::new(body.unwrap_or_default()))?;
@@ -950,6 +959,15 @@ async fn measure(
         }
         _ => format!("skip={skip}"),
     };
+    let console = (args.console_pages > 0.0).then(|| {
+        tokio::spawn(console_traffic(
+            targets[0],
+            world.clone(),
+            args.console_pages,
+            from,
+            until,
+        ))
+    });
     let mut tasks = Vec::new();
     for i in 0..args.connections {
         let addr = targets[i % targets.len()];
@@ -1034,7 +1052,103 @@ async fn measure(
     let (peak_rss_kib, hwm_kib) = rss.stop().await;
     let mut report = Report::new(args, tally, elapsed, peak_rss_kib, hwm_kib);
     report.started = start;
+    if let Some(c) = console {
+        report.console = Some(c.await??);
+    }
     Ok(report)
+}
+
+/// What the console traffic of a run did.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ConsoleFigures {
+    pages: u64,
+    errors: u64,
+    first_error: Option<String>,
+    p50_ms: f64,
+    max_ms: f64,
+}
+
+/// Signs in to the web console as the load's customer and fetches its pages in turn, `rate`
+/// a second, from `from` to `until`; every page must answer 200.
+async fn console_traffic(
+    addr: SocketAddr,
+    world: World,
+    rate: f64,
+    from: Instant,
+    until: Instant,
+) -> anyhow::Result<ConsoleFigures> {
+    let mut conn = Conn::open(addr).await?;
+    let form = format!(
+        "kind=customer&account={}&key={}",
+        world.account_id, world.api_key
+    );
+    let (status, headers, _) = conn
+        .exchange(
+            Method::POST,
+            "/console/sign-in",
+            Some(Bytes::from(form)),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await?;
+    ensure!(
+        status == StatusCode::SEE_OTHER,
+        "console sign-in answered {status}"
+    );
+    let cookie = headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("console sign-in set no cookie")?
+        .to_string();
+    const PAGES: [&str; 7] = [
+        "/console/overview",
+        "/console/order",
+        "/console/requests",
+        "/console/numbers",
+        "/console/usage",
+        "/console/prices",
+        "/console/apilog",
+    ];
+    let every = Duration::from_secs_f64(1.0 / rate);
+    tokio::time::sleep_until(from.into()).await;
+    let mut next = Instant::now();
+    let mut figures = ConsoleFigures {
+        pages: 0,
+        errors: 0,
+        first_error: None,
+        p50_ms: 0.0,
+        max_ms: 0.0,
+    };
+    let mut took = Vec::new();
+    let mut i = 0;
+    while next < until {
+        tokio::time::sleep_until(next.into()).await;
+        let page = PAGES[i % PAGES.len()];
+        i += 1;
+        let t = Instant::now();
+        let (status, _, body) = conn
+            .exchange(Method::GET, page, None, &[("cookie", &cookie)])
+            .await?;
+        took.push(t.elapsed().as_secs_f64() * 1000.0);
+        figures.pages += 1;
+        if status != StatusCode::OK {
+            figures.errors += 1;
+            if figures.first_error.is_none() {
+                figures.first_error = Some(format!(
+                    "{page}: {status} {}",
+                    String::from_utf8_lossy(&body)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                ));
+            }
+        }
+        next += every;
+    }
+    took.sort_by(f64::total_cmp);
+    figures.p50_ms = took.get(took.len() / 2).copied().unwrap_or(0.0);
+    figures.max_ms = took.last().copied().unwrap_or(0.0);
+    Ok(figures)
 }
 
 /// A minimal SMTP sink: says yes to everything and drops the mail, so the servers the driver
@@ -1304,6 +1418,8 @@ struct Report {
     peak_rss_mib: f64,
     hwm_rss_mib: f64,
     callbacks: Option<CallbackFigures>,
+    /// The console pages fetched during the run (`--console-pages`).
+    console: Option<ConsoleFigures>,
     /// The list scenario's `skip`, and whether it was asked for by keyset.
     skip: Option<u64>,
     keyset: bool,
@@ -1345,6 +1461,7 @@ impl Report {
             peak_rss_mib: rss_kib as f64 / 1024.0,
             hwm_rss_mib: hwm_kib as f64 / 1024.0,
             callbacks: None,
+            console: None,
             skip: None,
             keyset: false,
             started: Instant::now(),
@@ -1402,6 +1519,19 @@ impl Report {
             println!(
                 "  callbacks: {} received for {} measured creates, {:.0} callbacks/s (start of load to last callback)",
                 c.received, c.measured_creates, c.per_second
+            );
+        }
+        if let Some(c) = &self.console {
+            println!(
+                "  console: {} pages, {} errors, p50 {:.1} ms, max {:.1} ms{}",
+                c.pages,
+                c.errors,
+                c.p50_ms,
+                c.max_ms,
+                c.first_error
+                    .as_deref()
+                    .map(|e| format!("; first error: {e}"))
+                    .unwrap_or_default()
             );
         }
     }
