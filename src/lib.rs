@@ -19,6 +19,7 @@ pub mod money;
 pub mod netpolicy;
 pub mod notify;
 pub mod orders;
+pub mod phone;
 pub mod prices;
 pub mod profiles;
 pub mod stock;

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::domain::{
-    FieldError, PhoneNumberType, ProfileStatus, describe, is_country_code, is_e164, new_id, now_ms,
+    FieldError, PhoneNumberType, ProfileStatus, describe, e164_value, is_country_code, is_e164,
+    new_id, now_ms,
 };
 use crate::idempotency::{self, Answer, Idempotency, IdempotencyError};
 use crate::model::{CompanyProfile, ProfileData};
@@ -149,11 +150,11 @@ fn check(d: &ProfileData) -> Vec<FieldError> {
         text("region", r, 100);
     }
     if let Some(p) = &d.representative_phone_number
-        && !is_e164(p)
+        && !(is_e164(p) && e164_value(p).is_some_and(crate::phone::is_valid_number))
     {
         errors.push(FieldError::new(
             "representativePhoneNumber",
-            "must be E.164, e.g. +31201234567",
+            "must be a valid number in E.164, e.g. +31201234567",
         ));
     }
     if !is_country_code(&d.country_code) {

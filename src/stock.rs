@@ -89,13 +89,13 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
         if kind.is_none() {
             err("phoneNumberType", "must be LOCAL, NATIONAL or TOLLFREE");
         }
-        let (first, count) = match (
+        let (first, count, e_is_single) = match (
             blank_to_none(e.phone_number),
             blank_to_none(e.start),
             e.count,
         ) {
             (Some(p), None, None) => match e164_value(&p) {
-                Some(v) => (v, 1),
+                Some(v) => (v, 1, true),
                 None => {
                     err("phoneNumber", "must be E.164, e.g. +31201234567");
                     continue;
@@ -117,7 +117,7 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
                     );
                     continue;
                 }
-                (v, c)
+                (v, c, false)
             }
             _ => {
                 err("phoneNumber", "give either phoneNumber, or start and count");
@@ -125,15 +125,47 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
             }
         };
         total += count;
+        let area_code = blank_to_none(e.area_code).map(|a| a.trim().to_string());
+        if area_code
+            .as_ref()
+            .is_some_and(|a| a.len() > 10 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            err("areaCode", "must be 1 to 10 digits");
+        }
+        let city = blank_to_none(e.city);
+        let region = blank_to_none(e.region);
+        for (field, v) in [("city", &city), ("region", &region)] {
+            if v.as_ref().is_some_and(|v| v.chars().count() > 100) {
+                err(field, "must be at most 100 characters");
+            }
+        }
         if let (Some(country_code), Some(kind)) = (country, kind) {
+            // A run is checked at both ends: a plan's rules are by prefix and length, which
+            // the numbers between share.
+            let ends: &[(i64, &str)] = if e_is_single {
+                &[(first, "phoneNumber")]
+            } else {
+                &[(first, "start"), (first + count - 1, "count")]
+            };
+            for &(n, field) in ends {
+                if let Err(why) = crate::phone::check_stock_number(n, &country_code, kind) {
+                    let what = if field == "count" {
+                        "the last number of the run, "
+                    } else {
+                        ""
+                    };
+                    err(field, &format!("{what}+{n}, {why}"));
+                    break;
+                }
+            }
             blocks.push(StockBlock {
                 first,
                 count,
                 country_code,
                 phone_number_type: kind,
-                area_code: blank_to_none(e.area_code),
-                city: blank_to_none(e.city),
-                region: blank_to_none(e.region),
+                area_code,
+                city,
+                region,
             });
         }
     }

@@ -28,3 +28,4 @@ mod proptest_validation;
 mod request_ids;
 mod requests;
 mod service;
+mod stock_checks;
