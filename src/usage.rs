@@ -124,7 +124,7 @@ impl<'a> UsageLines<'a> {
             phone_number: text,
             number_request_id: row.number_request_id.clone(),
             country_code: row.country_code.clone(),
-            phone_number_type: row.phone_number_type.clone(),
+            phone_number_type: row.phone_number_type.as_str().to_string(),
             valid_from_ms: row.valid_from_ms,
             valid_to_ms: row.valid_to_ms,
             charge,

@@ -4,7 +4,8 @@
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use super::{Cols, Db, StoreError, corrupt};
+use super::{Cols, Db, StoreError, corrupt, number_type};
+use crate::domain::PhoneNumberType;
 use crate::money::Price;
 
 /// One assignment row: `span` consecutive numbers from `first`, held from `valid_from_ms` to
@@ -17,7 +18,7 @@ pub struct HoldingRow {
     pub span: i64,
     pub number_request_id: String,
     pub country_code: String,
-    pub phone_number_type: String,
+    pub phone_number_type: PhoneNumberType,
     pub valid_from_ms: i64,
     pub valid_to_ms: Option<i64>,
     pub price: Option<Price>,
@@ -57,13 +58,14 @@ fn row_of(r: &impl Cols) -> Result<HoldingRow, sqlx::Error> {
     );
     let price = Price::from_stored(c.as_deref(), s.as_deref(), m.as_deref())
         .map_err(|what| corrupt("number_requests", request.clone(), what))?;
+    let kind: String = r.col("phone_number_type")?;
     Ok(HoldingRow {
+        phone_number_type: number_type("number_requests", &request, &kind)?,
         account_id: r.col("account_id")?,
         first,
         span: r.col("span")?,
         number_request_id: request,
         country_code: r.col("country_code")?,
-        phone_number_type: r.col("phone_number_type")?,
         valid_from_ms: r.col("valid_from_ms")?,
         valid_to_ms: r.col("valid_to_ms")?,
         price,
