@@ -22,6 +22,7 @@ pub mod orders;
 pub mod phone;
 pub mod prices;
 pub mod profiles;
+pub mod rules;
 pub mod stock;
 pub mod store;
 pub mod text;

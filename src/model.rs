@@ -184,7 +184,7 @@ pub struct StatusEvent {
     pub emails: Vec<Delivery>,
 }
 
-/// Order restrictions for one country and number type (docs/api.md).
+/// Order restrictions for one country and number type.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Restrictions {

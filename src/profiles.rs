@@ -14,6 +14,7 @@ use crate::domain::{
 };
 use crate::idempotency::{self, Answer, Idempotency, IdempotencyError};
 use crate::model::{CompanyProfile, ProfileData};
+use crate::rules;
 use crate::store::{Retryable, StoreError, emails, profiles, retrying};
 
 /// Why a profile operation did not happen.
@@ -68,86 +69,114 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Ok(Some(Option::deserialize(d)?))
 }
 
-/// A company profile as sent: every field optional here, so the same shape serves create (where
-/// required fields must be present) and the partial update (absent = unchanged, null = clear).
+/// A company profile as sent to create one: the fields marked required must be there.
+// Every field is optional in Rust, so the same shape serves create (where required fields must
+// be present) and the partial update (absent = unchanged, null = clear), documented as
+// `ProfileUpdate`. Each field's schema is the rule of `crate::rules` that `check` applies.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub company_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub business_register_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub representative_first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub representative_last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::rules::nullable_e164_schema)]
     pub representative_phone_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::country_code_schema, required = true)]
     pub country_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::rules::nullable_profile_text_schema)]
     pub region: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::profile_text_schema, required = true)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::postal_code_schema, required = true)]
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::street_schema, required = true)]
     pub street: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::house_number_schema, required = true)]
     pub house_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = crate::rules::email_addresses_schema, required = true)]
     pub email_addresses: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::rules::country_code_schema, required = true)]
     pub number_country_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = crate::rules::phone_number_types_schema, required = true)]
     pub phone_number_types: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[schema(schema_with = crate::rules::required_fields_schema)]
     pub required_fields: Option<Option<BTreeMap<String, String>>>,
 }
+
+/// The body of a profile update in the document: [`ProfileInput`] with nothing required (an
+/// absent field is unchanged).
+pub struct ProfileUpdate;
+
+impl utoipa::PartialSchema for ProfileUpdate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut schema = <ProfileInput as utoipa::PartialSchema>::schema();
+        if let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o)) = &mut schema {
+            o.required.clear();
+            o.description = Some(
+                "The fields to change: an absent field is unchanged, null clears a nullable one"
+                    .into(),
+            );
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for ProfileUpdate {}
 
 /// Checks a whole profile against the field limits of a company profile.
 fn check(d: &ProfileData) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut text = |field: &str, v: &str, max: usize| {
-        let n = v.chars().count();
-        if v.trim().is_empty() {
-            errors.push(FieldError::new(field, "is required"));
-        } else if n > max {
-            errors.push(FieldError::new(
-                field,
-                format!("must be at most {max} characters"),
-            ));
+    let mut text = |field: &str, v: &str, rule: rules::Text| {
+        if let Some(problem) = rule.problem(v) {
+            errors.push(FieldError::new(field, problem));
         }
     };
-    text("name", &d.name, 100);
-    text("companyName", &d.company_name, 100);
-    text("businessRegisterNumber", &d.business_register_number, 100);
-    text("representativeFirstName", &d.representative_first_name, 100);
-    text("representativeLastName", &d.representative_last_name, 100);
-    text("city", &d.city, 100);
-    text("postalCode", &d.postal_code, 12);
-    text("street", &d.street, 255);
-    text("houseNumber", &d.house_number, 20);
+    text("name", &d.name, rules::PROFILE_TEXT);
+    text("companyName", &d.company_name, rules::PROFILE_TEXT);
+    text(
+        "businessRegisterNumber",
+        &d.business_register_number,
+        rules::PROFILE_TEXT,
+    );
+    text(
+        "representativeFirstName",
+        &d.representative_first_name,
+        rules::PROFILE_TEXT,
+    );
+    text(
+        "representativeLastName",
+        &d.representative_last_name,
+        rules::PROFILE_TEXT,
+    );
+    text("city", &d.city, rules::PROFILE_TEXT);
+    text("postalCode", &d.postal_code, rules::POSTAL_CODE);
+    text("street", &d.street, rules::STREET);
+    text("houseNumber", &d.house_number, rules::HOUSE_NUMBER);
     if let Some(r) = &d.region {
-        text("region", r, 100);
+        text("region", r, rules::PROFILE_TEXT);
     }
     if let Some(p) = &d.representative_phone_number
         && !(is_e164(p) && e164_value(p).is_some_and(crate::phone::is_valid_number))
@@ -169,7 +198,7 @@ fn check(d: &ProfileData) -> Vec<FieldError> {
             "must be an ISO 3166-1 alpha-2 code, e.g. NL",
         ));
     }
-    if d.email_addresses.is_empty() || d.email_addresses.len() > 10 {
+    if !rules::EMAIL_COUNT.contains(d.email_addresses.len() as i64) {
         errors.push(FieldError::new(
             "emailAddresses",
             "must list 1 to 10 addresses",
@@ -184,10 +213,11 @@ fn check(d: &ProfileData) -> Vec<FieldError> {
         }
     }
     if let Some(rf) = &d.required_fields
-        && (rf.len() > 50
-            || rf
-                .iter()
-                .any(|(k, v)| k.chars().count() > 100 || v.chars().count() > 1000))
+        && (rf.len() > rules::REQUIRED_FIELDS_MAX
+            || rf.iter().any(|(k, v)| {
+                k.chars().count() > rules::REQUIRED_FIELD_KEY_MAX
+                    || v.chars().count() > rules::REQUIRED_FIELD_VALUE_MAX
+            }))
     {
         errors.push(FieldError::new(
             "requiredFields",

@@ -14,12 +14,13 @@ use super::extract::JsonList;
 use super::extract::{
     JsonBody, Operator, OptionalJson, QueryParams, RawBody, paged, parse_object, path_id,
 };
-use super::requests::{ReasonBody, request_filter};
+use super::requests::{ReasonBody, RequiredReasonBody, request_filter};
 use crate::AppState;
-use crate::domain::{PhoneNumberType, format_ms, is_country_code, parse_uuid};
+use crate::domain::{PhoneNumberType, format_ms, is_country_code};
 use crate::model::{
     Account, ImportResult, NewAccount, NewApiKey, NumberRequest, Restrictions, StockSummary,
 };
+use crate::rules;
 use crate::stock::{self, StockEntry};
 use crate::store::{accounts, inventory, requests};
 
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateAccount {
+    #[schema(schema_with = rules::account_name_schema, required = true)]
     pub name: Option<String>,
 }
 
@@ -71,7 +73,7 @@ async fn create_account(
 
 /// List accounts (never keys or secrets).
 #[utoipa::path(get, path = "/admin/v1/accounts", tag = "Operator",
-    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    params(rules::params::Page),
     responses((status = 200, body = [Account]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn list_accounts(
@@ -92,7 +94,7 @@ async fn known_account(state: &AppState, id: &str) -> ApiResult<Account> {
 }
 
 /// One account.
-#[utoipa::path(get, path = "/admin/v1/accounts/{id}", tag = "Operator", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/admin/v1/accounts/{id}", tag = "Operator", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Account), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn get_account(
@@ -104,7 +106,7 @@ async fn get_account(
 }
 
 /// Add an API key to an account.
-#[utoipa::path(post, path = "/admin/v1/accounts/{id}/apikeys", tag = "Operator", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/apikeys", tag = "Operator", params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = NewApiKey), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn add_key(
@@ -119,7 +121,7 @@ async fn add_key(
 
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/admin/v1/accounts/{id}/apikeys/{keyId}", tag = "Operator",
-    params(("id" = String, Path), ("keyId" = String, Path)),
+    params(("id" = uuid::Uuid, Path), ("keyId" = uuid::Uuid, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, description = "Unknown or already revoked", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn revoke_key(
@@ -146,7 +148,7 @@ pub struct RotatedSecret {
 }
 
 /// Rotate the webhook signing secret; secrets rotated out in the last 24 h keep signing.
-#[utoipa::path(post, path = "/admin/v1/accounts/{id}/webhook-secret/rotate", tag = "Operator", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/webhook-secret/rotate", tag = "Operator", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = RotatedSecret), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn rotate_secret(
@@ -166,23 +168,40 @@ async fn rotate_secret(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ImportBody {
     /// Entries: `phoneNumber`, or `start` + `count`; with `countryCode`, `phoneNumberType`,
-    /// optional `areaCode`, `city`, `region`.
-    #[schema(value_type = Vec<Object>)]
+    /// optional `areaCode`, `city`, `region`. Each number must be a valid number of its country
+    /// by the numbering plan (libphonenumber's metadata).
+    #[schema(schema_with = import_entries_schema, required = true)]
     pub numbers: Option<Vec<ImportEntryJson>>,
 }
 
 /// One JSON import entry (`count` may be any JSON number; it is checked as a whole number).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportEntryJson {
+    /// One number; or give `start` and `count`.
+    #[schema(value_type = Option<String>, example = "+31201000000")]
     phone_number: Option<String>,
+    /// The first number of a run of `count` numbers.
+    #[schema(value_type = Option<String>, example = "+31201000000")]
     start: Option<String>,
+    #[schema(value_type = Option<i64>, example = 1000)]
     count: Option<serde_json::Number>,
+    #[schema(schema_with = rules::country_code_schema, required = true)]
     country_code: Option<String>,
+    #[schema(schema_with = rules::phone_number_type, required = true)]
     phone_number_type: Option<String>,
     area_code: Option<String>,
     city: Option<String>,
     region: Option<String>,
+}
+
+fn import_entries_schema() -> utoipa::openapi::schema::Array {
+    rules::array(
+        utoipa::openapi::Ref::from_schema_name("ImportEntryJson"),
+        Some(1),
+        None,
+    )
+    .build()
 }
 
 /// Add stock as JSON or CSV; then open requests are fulfilled, oldest first.
@@ -210,7 +229,7 @@ async fn import_stock(
                 .enumerate()
                 .map(|(i, e)| StockEntry {
                     count: e.count.and_then(|n| {
-                        let v = n.as_i64();
+                        let v = rules::whole(&n);
                         if v.is_none() {
                             errors.push(FieldError::new(
                                 format!("numbers[{i}].count"),
@@ -261,13 +280,20 @@ async fn stock_summary(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestrictionsInput {
-    #[schema(value_type = Option<i64>)]
+    /// Default 1; at most `maxQuantity`.
+    #[schema(schema_with = rules::restriction_quantity_schema)]
     pub min_quantity: Option<serde_json::Number>,
-    #[schema(value_type = Option<i64>)]
+    /// Default 1000.
+    #[schema(schema_with = rules::restriction_quantity_schema)]
     pub max_quantity: Option<serde_json::Number>,
+    /// Default false.
+    #[schema(value_type = Option<bool>)]
     pub ranges_supported: Option<bool>,
-    #[schema(value_type = Option<Vec<i64>>)]
+    /// Unique, ascending; default none.
+    #[schema(schema_with = rules::range_sizes_schema)]
     pub allowed_range_sizes: Option<Vec<serde_json::Number>>,
+    /// Default false.
+    #[schema(value_type = Option<bool>)]
     pub requires_review: Option<bool>,
 }
 
@@ -295,7 +321,7 @@ fn path_country_and_type(
 
 /// Set the restrictions of a country and number type (the path wins over the body).
 #[utoipa::path(put, path = "/admin/v1/restrictions/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = RestrictionsInput,
+    params(rules::params::CountryAndTypePath), request_body = RestrictionsInput,
     responses((status = 200, body = Restrictions), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn put_restrictions(
@@ -324,7 +350,7 @@ pub async fn set_restrictions(
                field: &str,
                errors: &mut Vec<FieldError>|
      -> Option<i64> {
-        let v = n.as_ref()?.as_i64();
+        let v = rules::whole(n.as_ref()?);
         if v.is_none() {
             errors.push(FieldError::new(field, "must be a whole number"));
         }
@@ -336,8 +362,12 @@ pub async fn set_restrictions(
     if let Some(v) = int(&b.max_quantity, "maxQuantity", &mut errors) {
         r.max_quantity = v;
     }
-    if !(1..=1000).contains(&r.max_quantity) {
-        errors.push(FieldError::new("maxQuantity", "must be 1 to 1000"));
+    if !rules::RESTRICTION_QUANTITY.contains(r.max_quantity) {
+        let q = rules::RESTRICTION_QUANTITY;
+        errors.push(FieldError::new(
+            "maxQuantity",
+            format!("must be {} to {}", q.min, q.max),
+        ));
     }
     if r.min_quantity < 1 || r.min_quantity > r.max_quantity {
         errors.push(FieldError::new(
@@ -348,10 +378,10 @@ pub async fn set_restrictions(
     r.ranges_supported = b.ranges_supported.unwrap_or(false);
     r.requires_review = b.requires_review.unwrap_or(false);
     if let Some(sizes) = &b.allowed_range_sizes {
-        let parsed: Vec<Option<i64>> = sizes.iter().map(|n| n.as_i64()).collect();
+        let parsed: Vec<Option<i64>> = sizes.iter().map(rules::whole).collect();
         if parsed
             .iter()
-            .any(|v| !v.is_some_and(|v| (1..=1_000_000).contains(&v)))
+            .any(|v| !v.is_some_and(|v| rules::RANGE_SIZE.contains(v)))
         {
             errors.push(FieldError::new(
                 "allowedRangeSizes",
@@ -376,7 +406,7 @@ pub async fn set_restrictions(
 
 /// Every account's number requests, newest first.
 #[utoipa::path(get, path = "/admin/v1/numberrequests", tag = "Operator",
-    params(("skip" = Option<i64>, Query), ("take" = Option<i64>, Query), ("status" = Option<String>, Query), ("accountId" = Option<String>, Query), ("after" = Option<String>, Query, description = "Keyset pagination: only requests older than this id")),
+    params(rules::params::Page, rules::params::RequestFilter, rules::params::AccountFilter),
     responses((status = 200, body = [NumberRequest]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn list_all_requests(
@@ -386,16 +416,7 @@ async fn list_all_requests(
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
     let page = q.page(&mut errors);
-    let account = match q.get("accountId") {
-        None => None,
-        Some(a) => match parse_uuid(a) {
-            Some(id) => Some(id),
-            None => {
-                errors.push(FieldError::new("accountId", "must be a UUID"));
-                None
-            }
-        },
-    };
+    let account = q.uuid("accountId", &mut errors);
     let filter = request_filter(&q, &mut errors, account);
     ApiError::check(errors)?;
     let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
@@ -403,7 +424,7 @@ async fn list_all_requests(
 }
 
 /// Accept a pending request; it completes at once if stock is there.
-#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/accept", tag = "Operator", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/accept", tag = "Operator", params(("id" = uuid::Uuid, Path)),
     request_body(content = Option<ReasonBody>, description = "Optional reason"),
     responses((status = 200, body = NumberRequest), (status = 404, body = ErrorBody),
         (status = 409, description = "REQUEST_FINALIZED, INVALID_STATUS_TRANSITION", body = ErrorBody), (status = 401, body = ErrorBody)),
@@ -422,8 +443,8 @@ async fn accept_request(
 }
 
 /// Reject a request that is not final; the reason is required.
-#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/reject", tag = "Operator", params(("id" = String, Path)),
-    request_body = ReasonBody,
+#[utoipa::path(post, path = "/admin/v1/numberrequests/{id}/reject", tag = "Operator", params(("id" = uuid::Uuid, Path)),
+    request_body = RequiredReasonBody,
     responses((status = 200, body = NumberRequest), (status = 400, description = "VALIDATION_FAILED: reason missing", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "REQUEST_FINALIZED", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -448,15 +469,47 @@ async fn reject_request(
 pub struct RequirementInput {
     /// 1 document to supply, 2 rule on the company, 3 rule on the number request.
     #[serde(rename = "type")]
-    #[schema(value_type = i64)]
+    #[schema(schema_with = rules::requirement_type_schema, required = true)]
     pub req_type: Option<serde_json::Number>,
+    /// E.g. `ADDRESS_IN_PREFIX_REGION`.
+    #[schema(schema_with = rules::requirement_code_schema, required = true)]
     pub code: Option<String>,
+    #[schema(schema_with = rules::requirement_description_schema, required = true)]
     pub description: Option<String>,
+}
+
+/// The body of the requirements `PUT` in the document: at most 100 requirements.
+pub struct RequirementList;
+
+impl utoipa::PartialSchema for RequirementList {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        rules::array(
+            utoipa::openapi::Ref::from_schema_name("RequirementInput"),
+            None,
+            Some(rules::REQUIREMENTS_MAX),
+        )
+        .build()
+        .into()
+    }
+}
+
+impl ToSchema for RequirementList {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "RequirementInput".into(),
+            <RequirementInput as utoipa::PartialSchema>::schema(),
+        ));
+    }
 }
 
 /// Replace the requirement list of a country and type (ids are assigned by the server).
 #[utoipa::path(put, path = "/admin/v1/requirements/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = Vec<RequirementInput>,
+    params(rules::params::CountryAndTypePath), request_body = RequirementList,
     responses((status = 200, body = [inventory::Requirement]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn put_requirements(
@@ -480,7 +533,7 @@ pub async fn set_requirements(
 ) -> ApiResult<Vec<inventory::Requirement>> {
     let mut errors = Vec::new();
     let kind = path_country_and_type(country, kind, &mut errors);
-    if list.len() > 100 {
+    if list.len() > rules::REQUIREMENTS_MAX {
         errors.push(FieldError::new("body", "at most 100 requirements"));
     }
     let mut out = Vec::new();
@@ -488,20 +541,23 @@ pub async fn set_requirements(
         let t = r
             .req_type
             .as_ref()
-            .and_then(|n| n.as_i64())
-            .filter(|t| (1..=3).contains(t));
+            .and_then(rules::whole)
+            .filter(|t| rules::REQUIREMENT_TYPE.contains(*t));
         if t.is_none() {
             errors.push(FieldError::new(format!("[{i}].type"), "must be 1, 2 or 3"));
         }
         let code = r.code.unwrap_or_default();
-        if code.is_empty() || code.len() > 100 {
+        if code.is_empty() || code.chars().count() > rules::REQUIREMENT_CODE_MAX {
             errors.push(FieldError::new(
                 format!("[{i}].code"),
                 "is required, at most 100 characters",
             ));
         }
         let description = r.description.unwrap_or_default();
-        if description.trim().is_empty() || description.chars().count() > 1000 {
+        if rules::REQUIREMENT_DESCRIPTION
+            .problem(&description)
+            .is_some()
+        {
             errors.push(FieldError::new(
                 format!("[{i}].description"),
                 "is required, at most 1000 characters",
@@ -524,7 +580,7 @@ pub async fn set_requirements(
 
 /// Deliveries of every account, newest first (`state`: pending, delivered or failed).
 #[utoipa::path(get, path = "/admin/v1/deliveries", tag = "Operator",
-    params(("state" = Option<String>, Query), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    params(rules::params::DeliveryFilter, rules::params::Page),
     responses((status = 200, body = [crate::model::Delivery]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn list_deliveries(
@@ -534,7 +590,7 @@ async fn list_deliveries(
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
     let page = q.page(&mut errors);
-    let filter = q.get("state").and_then(|s| {
+    let filter = q.value("state").and_then(|s| {
         let parsed = crate::domain::DeliveryState::parse(s);
         if parsed.is_none() {
             errors.push(FieldError::new(
@@ -555,7 +611,7 @@ async fn list_deliveries(
 }
 
 /// Queue a failed or delivered delivery again (its retry schedule restarts).
-#[utoipa::path(post, path = "/admin/v1/deliveries/{id}/redeliver", tag = "Operator", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/admin/v1/deliveries/{id}/redeliver", tag = "Operator", params(("id" = uuid::Uuid, Path)),
     responses((status = 202, body = crate::model::Delivery), (status = 404, body = ErrorBody),
         (status = 409, description = "DELIVERY_PENDING", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]

@@ -20,7 +20,8 @@ use super::error::{ApiError, ApiResult, ErrorBody, FieldError, MessageCode};
 use super::extract::{Customer, Operator, Page, QueryParams, key_owner, paged};
 use crate::AppState;
 use crate::apilog::{self, ApiLog, ApiLogEntry, ApiLogFilter};
-use crate::domain::{format_ms, new_id, now_ms, parse_uuid};
+use crate::domain::{format_ms, new_id, now_ms};
+use crate::rules;
 use crate::store::accounts;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -198,17 +199,13 @@ impl ApiLogEntryView {
 
 /// The `status` and `method` filters, checked.
 fn filter_of(q: &QueryParams, errors: &mut Vec<FieldError>) -> ApiLogFilter {
-    let mut f = ApiLogFilter::default();
-    if let Some(s) = q.get("status") {
-        match s.parse::<u16>() {
-            Ok(v) if (100..=599).contains(&v) => f.status = Some(v),
-            _ => errors.push(FieldError::new(
-                "status",
-                "must be an HTTP status code from 100 to 599",
-            )),
-        }
-    }
-    if let Some(m) = q.get("method") {
+    let mut f = ApiLogFilter {
+        status: q
+            .int("status", rules::HTTP_STATUS, errors)
+            .and_then(|v| u16::try_from(v).ok()),
+        ..Default::default()
+    };
+    if let Some(m) = q.value("method") {
         if (1..=20).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_alphabetic()) {
             f.method = Some(m.to_ascii_uppercase());
         } else {
@@ -239,9 +236,7 @@ async fn listing(
 
 /// The account's recent API calls, newest first.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/apilog", tag = "API log",
-    params(("accountGuid" = String, Path), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query, description = "1..100, default 25"),
-        ("status" = Option<u16>, Query, description = "Only calls answered with this status code (100..599)"),
-        ("method" = Option<String>, Query, description = "Only calls with this method (GET, POST, ...)")),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::Page, rules::params::ApiLogFilter),
     responses((status = 200, description = "Page of calls; headers x-cm-pagination-skip/take/total", body = [ApiLogEntryView]),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -262,9 +257,7 @@ async fn customer_log(
 
 /// API log entries of every account, or of one, newest first.
 #[utoipa::path(get, path = "/admin/v1/apilog", tag = "Operator",
-    params(("accountId" = Option<String>, Query), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query, description = "1..100, default 25"),
-        ("status" = Option<u16>, Query, description = "Only calls answered with this status code (100..599)"),
-        ("method" = Option<String>, Query, description = "Only calls with this method (GET, POST, ...)")),
+    params(rules::params::AccountFilter, rules::params::Page, rules::params::ApiLogFilter),
     responses((status = 200, description = "Page of calls with accountId; headers x-cm-pagination-skip/take/total", body = [ApiLogEntryView]),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -276,11 +269,8 @@ async fn operator_log(
     let mut errors = Vec::new();
     let page = q.page(&mut errors);
     let mut filter = filter_of(&q, &mut errors);
-    if let Some(a) = q.get("accountId") {
-        match parse_uuid(a) {
-            Some(id) => filter.account_id = Some(id),
-            None => errors.push(FieldError::new("accountId", "must be an account id (UUID)")),
-        }
+    if let Some(id) = q.uuid("accountId", &mut errors) {
+        filter.account_id = Some(id);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use super::error::{ApiError, ApiResult, FieldError};
 use crate::AppState;
 use crate::domain::parse_uuid;
+use crate::rules;
 use crate::store::accounts;
 
 /// An authenticated customer: the `X-CM-PRODUCTTOKEN` key belongs to the `{accountGuid}` of the
@@ -357,25 +358,47 @@ impl QueryParams {
             .filter(|v| !v.is_empty())
     }
 
-    /// `skip` (default 0, ≥ 0) and `take` (default 25, 1..100).
+    /// The value as sent, an empty one included. The API's filters read parameters with this:
+    /// a parameter sent empty is checked like any other value (and refused where the document
+    /// asks for a value), so that the document and the server agree on it.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// `skip` and `take` ([`rules::SKIP`], [`rules::TAKE`], default [`rules::TAKE_DEFAULT`]).
     pub fn page(&self, errors: &mut Vec<FieldError>) -> Page {
-        let mut page = Page { skip: 0, take: 25 };
-        if let Some(s) = self.get("skip") {
-            match s.parse::<i64>() {
-                Ok(v) if v >= 0 => page.skip = v,
-                _ => errors.push(FieldError::new("skip", "must be a whole number ≥ 0")),
-            }
+        let mut page = Page {
+            skip: 0,
+            take: rules::TAKE_DEFAULT,
+        };
+        if let Some(v) = self
+            .value("skip")
+            .and_then(|s| rules::SKIP.parse("skip", s, errors))
+        {
+            page.skip = v;
         }
-        if let Some(t) = self.0.get("take") {
-            match t.parse::<i64>() {
-                Ok(v) if (1..=100).contains(&v) => page.take = v,
-                _ => errors.push(FieldError::new(
-                    "take",
-                    "must be a whole number from 1 to 100",
-                )),
-            }
+        if let Some(v) = self
+            .value("take")
+            .and_then(|s| rules::TAKE.parse("take", s, errors))
+        {
+            page.take = v;
         }
         page
+    }
+
+    /// An optional UUID filter ([`rules::uuid_input`]).
+    pub fn uuid(&self, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+        let v = self.value(name)?;
+        let id = parse_uuid(v);
+        if id.is_none() {
+            errors.push(FieldError::new(name, "must be a UUID"));
+        }
+        id
+    }
+
+    /// An optional whole-number parameter within `rule`.
+    pub fn int(&self, name: &str, rule: rules::Int, errors: &mut Vec<FieldError>) -> Option<i64> {
+        rule.parse(name, self.value(name)?, errors)
     }
 }
 

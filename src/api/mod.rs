@@ -35,8 +35,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "numberdesk", description = "Phone-number requests with a CM.com-compatible API. The user guide is in the docs/ folder of the numberdesk repository: docs/api.md for the API (statuses, errors, callbacks and how to verify them), docs/operations.md for running the service."),
+    info(title = "numberdesk", description = "Phone-number requests with a CM.com-compatible API. The user guide is in the docs/ folder of the numberdesk repository: docs/api.md for the API (statuses, errors, callbacks and how to verify them), docs/operations.md for running the service.\n\nThis document is exact: every rule the server checks on a parameter or field (required, enum, range, length, pattern, format) is in its schema, and every status code an operation can answer is listed with the error body. What a schema cannot say (a rule that joins two fields, or one that depends on stored data, such as a profile that must be approved or stock that must exist) is answered with the codes listed at each operation."),
     modifiers(&SecuritySchemes),
+    components(schemas(admin::ImportEntryJson)),
     tags((name = "Number requests"), (name = "Phone numbers"), (name = "Company profiles"), (name = "Catalog"), (name = "API log"), (name = "Operator"), (name = "Service"))
 )]
 struct ApiDoc;
@@ -65,7 +66,8 @@ pub fn openapi() -> serde_json::Value {
 
 fn with_webhooks(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).unwrap_or_default();
-    add_throttle_answers(&mut v);
+    add_common_answers(&mut v);
+    text_rule_on_unknown_fields(&mut v);
     let header = |name: &str, desc: &str| serde_json::json!({"name": name, "in": "header", "required": true, "description": desc, "schema": {"type": "string"}});
     v["webhooks"] = serde_json::json!({
         "numberRequestStatusChanged": {"post": {
@@ -83,37 +85,259 @@ fn with_webhooks(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     v
 }
 
-/// Adds the 429 that the authentication layer can answer to every operation behind a key or
-/// the operator token: the per-key rate limit, and the failed-authentication throttle.
-fn add_throttle_answers(doc: &mut serde_json::Value) {
+/// Unknown fields of a body are ignored, but the text rule holds for them too (no control or
+/// bidirectional-control characters in any string or field name, see [`crate::text`]). Every
+/// object schema a request body uses gets `propertyNames` and `additionalProperties` saying so,
+/// the latter through `JsonValue`: any JSON value whose strings and names keep the rule.
+fn text_rule_on_unknown_fields(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let free = crate::rules::free_text_pattern();
+    let mut pending: Vec<String> = Vec::new();
+    let collect = |schema: &serde_json::Value, pending: &mut Vec<String>| {
+        let mut stack = vec![schema.clone()];
+        while let Some(s) = stack.pop() {
+            match s {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        if k == "$ref" {
+                            if let Some(name) = v
+                                .as_str()
+                                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                            {
+                                pending.push(name.to_string());
+                            }
+                        } else {
+                            stack.push(v);
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+    };
+    if let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) {
+        for item in paths.values().filter_map(|i| i.as_object()) {
+            for op in item.values() {
+                if let Some(content) = op["requestBody"]["content"].as_object() {
+                    for media in content.values() {
+                        collect(&media["schema"], &mut pending);
+                    }
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let mut done = std::collections::HashSet::new();
+    while let Some(name) = pending.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = schemas.get_mut(&name) else {
+            continue;
+        };
+        let snapshot = schema.clone();
+        collect(&snapshot, &mut pending);
+        if let Some(obj) = schema.as_object_mut()
+            && obj.get("type") == Some(&json!("object"))
+        {
+            obj.entry("propertyNames")
+                .or_insert_with(|| json!({"pattern": free}));
+            obj.entry("additionalProperties")
+                .or_insert_with(|| json!({"$ref": "#/components/schemas/JsonValue"}));
+        }
+    }
+    // Without a `type`, each keyword applies to values of its own kind only: a string must match
+    // the pattern, an array's items and an object's names and values follow the same rule, at
+    // any depth. (Written this way, rather than as `anyOf` per type, generated clients read it
+    // as "any value".)
+    schemas.insert(
+        "JsonValue".into(),
+        json!({
+            "description": "Any JSON value whose strings and object names hold no control or bidirectional-control characters",
+            "pattern": free,
+            "propertyNames": {"pattern": free},
+            "items": {"$ref": "#/components/schemas/JsonValue"},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}
+        }),
+    );
+}
+
+/// One shared error answer of the document.
+fn error_answer(description: &str) -> serde_json::Value {
+    serde_json::json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    })
+}
+
+/// Adds the error answers that come from the layers and extractors every operation of a kind
+/// passes, written here once rather than on each handler: authentication (401, 403 or 404, and
+/// the 429 of the rate limit or the failed-authentication throttle), JSON bodies (400, 413,
+/// 415), query strings (400), ids in the path (404) and the database (503). A handler's own
+/// description of a code, where it has one, is kept.
+///
+/// Also writes an optional body as what it is: a body that may be left out (`required: false`)
+/// with the plain schema, not a body that may be JSON `null`.
+fn add_common_answers(doc: &mut serde_json::Value) {
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return;
     };
-    for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        // Ids in the path other than the account of a customer path: unknown is 404.
+        let has_path_id = path
+            .split('/')
+            .any(|seg| seg.starts_with('{') && seg != "{accountGuid}");
         for op in item.values_mut() {
+            optional_body(op);
+            unique_params(op);
             let scheme = |name: &str| {
                 op.get("security")
                     .and_then(|s| s.as_array())
                     .is_some_and(|list| list.iter().any(|r| r.get(name).is_some()))
             };
-            let why = if scheme("adminToken") {
-                "RATE_LIMITED: too many failed operator-token attempts from this client address in the last minute (NUMBERDESK_AUTH_FAILURE_LIMIT), correct tokens included"
-            } else if scheme("productToken") {
-                "RATE_LIMITED: more requests per second than NUMBERDESK_RATE_LIMIT allows for this API key"
-            } else {
-                continue;
-            };
+            let (customer, operator) = (scheme("productToken"), scheme("adminToken"));
+            let has_body = op.get("requestBody").is_some();
+            let has_query = op
+                .get("parameters")
+                .and_then(|p| p.as_array())
+                .is_some_and(|list| list.iter().any(|p| p["in"] == "query"));
             let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
                 continue;
             };
-            responses.entry("429").or_insert_with(|| {
-                serde_json::json!({
-                    "description": why,
-                    "headers": {"Retry-After": {"description": "Whole seconds to wait", "schema": {"type": "integer"}}},
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-                })
-            });
+            let mut add = |code: &str, answer: serde_json::Value| {
+                responses.entry(code).or_insert(answer);
+            };
+            if has_body {
+                add(
+                    "400",
+                    error_answer(
+                        "MALFORMED_JSON: the body is not JSON, not of the expected shape or a field has the wrong JSON type; VALIDATION_FAILED: a field breaks its rule (errors name each field)",
+                    ),
+                );
+                add(
+                    "413",
+                    error_answer("PAYLOAD_TOO_LARGE: the body is larger than 64 KiB"),
+                );
+                add(
+                    "415",
+                    error_answer("UNSUPPORTED_MEDIA_TYPE: a body that is not application/json"),
+                );
+            }
+            if has_query {
+                add(
+                    "400",
+                    error_answer(
+                        "VALIDATION_FAILED: a query parameter breaks its rule (errors name each one)",
+                    ),
+                );
+            }
+            if customer {
+                add(
+                    "401",
+                    error_answer("UNAUTHORIZED: missing, unknown or revoked API key"),
+                );
+                add(
+                    "403",
+                    error_answer(
+                        "FORBIDDEN: the API key belongs to another account than the path names",
+                    ),
+                );
+                add(
+                    "429",
+                    serde_json::json!({
+                        "description": "RATE_LIMITED: more requests per second than NUMBERDESK_RATE_LIMIT allows for this API key",
+                        "headers": {"Retry-After": {"description": "Whole seconds to wait", "schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                    }),
+                );
+            }
+            if operator {
+                add(
+                    "401",
+                    error_answer("UNAUTHORIZED: missing or wrong operator token"),
+                );
+                add(
+                    "404",
+                    error_answer(
+                        "NOT_FOUND: an unknown id, or no operator token is configured (the operator API is off)",
+                    ),
+                );
+                add(
+                    "429",
+                    serde_json::json!({
+                        "description": "RATE_LIMITED: too many failed operator-token attempts from this client address in the last minute (NUMBERDESK_AUTH_FAILURE_LIMIT), correct tokens included",
+                        "headers": {"Retry-After": {"description": "Whole seconds to wait", "schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                    }),
+                );
+            }
+            if has_path_id {
+                add(
+                    "404",
+                    error_answer(
+                        "NOT_FOUND: no such resource (an id of another account is unknown too)",
+                    ),
+                );
+            }
+            if customer || operator {
+                add(
+                    "503",
+                    error_answer(
+                        "SERVICE_UNAVAILABLE: the database cannot be reached; try again shortly",
+                    ),
+                );
+            }
         }
+    }
+}
+
+/// Keeps the first of parameters with the same name and place: a path parameter declared with
+/// its rule comes first, and utoipa adds a plain one for the same name from the handler's
+/// `Path` tuple.
+fn unique_params(op: &mut serde_json::Value) {
+    let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    params.retain(|p| seen.insert((p["name"].to_string(), p["in"].to_string())));
+}
+
+/// An optional body as utoipa writes it (`oneOf: [null, X]`, required) becomes the plain `X`,
+/// not required: clients then leave the body out instead of sending `null`.
+fn optional_body(op: &mut serde_json::Value) {
+    let Some(body) = op.get_mut("requestBody").and_then(|b| b.as_object_mut()) else {
+        return;
+    };
+    let Some(content) = body.get_mut("content").and_then(|c| c.as_object_mut()) else {
+        return;
+    };
+    let mut optional = false;
+    for media in content.values_mut() {
+        let Some(one_of) = media["schema"]["oneOf"].as_array() else {
+            continue;
+        };
+        let non_null: Vec<serde_json::Value> = one_of
+            .iter()
+            .filter(|s| s.get("type") != Some(&serde_json::json!("null")))
+            .cloned()
+            .collect();
+        if one_of.len() == 2 && non_null.len() == 1 {
+            media["schema"] = non_null[0].clone();
+            optional = true;
+        }
+    }
+    if optional {
+        body.insert("required".into(), serde_json::Value::Bool(false));
     }
 }
 

@@ -12,9 +12,10 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::{Customer, JsonBody, Operator, QueryParams, path_id};
 use crate::AppState;
-use crate::domain::{PhoneNumberType, is_country_code, parse_uuid};
+use crate::domain::{PhoneNumberType, is_country_code};
 use crate::money::{Amount, Currency, Price};
 use crate::prices::{self, PriceEntry, PriceError};
+use crate::rules;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,11 +90,13 @@ impl OperatorPriceView {
 #[serde(rename_all = "camelCase")]
 pub struct PriceInput {
     /// ISO 4217 code, three upper-case letters.
-    #[schema(value_type = String, example = "EUR", pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = rules::currency_schema, required = true)]
     pub currency: Option<serde_json::Value>,
-    #[schema(value_type = String, example = "1.50", pattern = r"^[0-9]+(\.[0-9]{1,4})?$")]
+    /// Charged once, in the month a number is assigned.
+    #[schema(schema_with = rules::amount_schema, required = true)]
     pub setup_price: Option<serde_json::Value>,
-    #[schema(value_type = String, example = "2.00", pattern = r"^[0-9]+(\.[0-9]{1,4})?$")]
+    /// Charged for every month a number is held.
+    #[schema(schema_with = rules::amount_schema, required = true)]
     pub monthly_price: Option<serde_json::Value>,
 }
 
@@ -195,7 +198,7 @@ async fn remove(
 
 /// Set the general price of a country and number type.
 #[utoipa::path(put, path = "/admin/v1/prices/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = PriceInput,
+    params(rules::params::CountryAndTypePath), request_body = PriceInput,
     responses((status = 200, body = OperatorPriceView), (status = 400, description = "VALIDATION_FAILED or MALFORMED_JSON", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -210,7 +213,7 @@ async fn put_general(
 
 /// Remove the general price of a country and number type.
 #[utoipa::path(delete, path = "/admin/v1/prices/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("countryCode" = String, Path), ("phoneNumberType" = String, Path)),
+    params(rules::params::CountryAndTypePath),
     responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "No such price", body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -224,7 +227,7 @@ async fn delete_general(
 
 /// Set one account's own price, which wins over the general one.
 #[utoipa::path(put, path = "/admin/v1/accounts/{id}/prices/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("id" = String, Path), ("countryCode" = String, Path), ("phoneNumberType" = String, Path)), request_body = PriceInput,
+    params(("id" = uuid::Uuid, Path), rules::params::CountryAndTypePath), request_body = PriceInput,
     responses((status = 200, body = OperatorPriceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "Unknown account", body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -240,7 +243,7 @@ async fn put_own(
 
 /// Remove one account's own price (the general one applies again).
 #[utoipa::path(delete, path = "/admin/v1/accounts/{id}/prices/{countryCode}/{phoneNumberType}", tag = "Operator",
-    params(("id" = String, Path), ("countryCode" = String, Path), ("phoneNumberType" = String, Path)),
+    params(("id" = uuid::Uuid, Path), rules::params::CountryAndTypePath),
     responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "Unknown account or no such price", body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -255,7 +258,7 @@ async fn delete_own(
 
 /// Every price entry (general ones have accountId null), or one account's own entries.
 #[utoipa::path(get, path = "/admin/v1/prices", tag = "Operator",
-    params(("accountId" = Option<String>, Query, description = "Only this account's own entries")),
+    params(rules::params::AccountFilter),
     responses((status = 200, body = [OperatorPriceView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn list_all(
@@ -263,13 +266,9 @@ async fn list_all(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<axum::Json<Vec<OperatorPriceView>>> {
-    let account = match q.get("accountId") {
-        Some(a) => Some(
-            parse_uuid(a)
-                .ok_or_else(|| ApiError::field("accountId", "must be an account id (UUID)"))?,
-        ),
-        None => None,
-    };
+    let mut errors = Vec::new();
+    let account = q.uuid("accountId", &mut errors);
+    ApiError::check(errors)?;
     // An unknown account has no entries (a filter, not a path).
     let entries = match prices::list(&state.db, account.as_deref()).await {
         Err(PriceError::AccountNotFound) => Vec::new(),
@@ -282,7 +281,7 @@ async fn list_all(
 
 /// The account's effective prices: its own where the operator set one, else the general price.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/prices", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("countryCode" = Option<String>, Query), ("phoneNumberType" = Option<String>, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::CountryAndTypeFilter),
     responses((status = 200, body = [PriceView]), (status = 400, description = "VALIDATION_FAILED", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -292,7 +291,7 @@ async fn customer_prices(
     q: QueryParams,
 ) -> ApiResult<axum::Json<Vec<PriceView>>> {
     let mut errors = Vec::new();
-    let country = q.get("countryCode");
+    let country = q.value("countryCode");
     if let Some(c) = country
         && !is_country_code(c)
     {
@@ -301,7 +300,7 @@ async fn customer_prices(
             "must be an ISO 3166-1 alpha-2 code, e.g. NL",
         ));
     }
-    let kind = q.get("phoneNumberType").map(PhoneNumberType::parse);
+    let kind = q.value("phoneNumberType").map(PhoneNumberType::parse);
     if let Some(None) = kind {
         errors.push(FieldError::new(
             "phoneNumberType",

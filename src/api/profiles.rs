@@ -10,10 +10,11 @@ use utoipa_axum::routes;
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{Customer, JsonBody, Operator, OptionalJson, QueryParams, paged, path_id};
-use super::requests::{ReasonBody, created, idempotency_key};
+use super::requests::{ReasonBody, RequiredReasonBody, created, idempotency_key};
 use crate::AppState;
 use crate::model::CompanyProfile;
-use crate::profiles::{self, Decision, ProfileInput};
+use crate::profiles::{self, Decision, ProfileInput, ProfileUpdate};
+use crate::rules;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,7 +56,7 @@ fn tagged(p: CompanyProfile) -> Response {
 
 /// Create a company profile.
 #[utoipa::path(post, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles", tag = "Company profiles",
-    params(("accountGuid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::IdempotencyKey),
     request_body = ProfileInput,
     responses((status = 201, description = "PendingApproval, or Approved with auto-approval", body = CompanyProfile),
         (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -78,7 +79,7 @@ async fn create_profile(
 
 /// List the account's company profiles, newest first.
 #[utoipa::path(get, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles", tag = "Company profiles",
-    params(("accountGuid" = String, Path), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::Page),
     responses((status = 200, body = [CompanyProfile]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn list_profiles(
@@ -93,7 +94,7 @@ async fn list_profiles(
 
 /// One company profile, with its version as `ETag`.
 #[utoipa::path(get, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles/{id}", tag = "Company profiles",
-    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, description = "The profile; ETag is its version", body = CompanyProfile), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn get_profile(
@@ -110,9 +111,9 @@ async fn get_profile(
 /// or `Rejected` profile back to `PendingApproval`. With `If-Match`, only if the profile is at
 /// that version; without, the fields are applied to the profile as it is at that moment.
 #[utoipa::path(put, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles/{id}", tag = "Company profiles",
-    params(("accountGuid" = String, Path), ("id" = String, Path),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path),
         ("If-Match" = Option<String>, Header, description = "The version (`\"3\"`, `W/\"3\"`, `3` or `*`) the change is based on")),
-    request_body = ProfileInput,
+    request_body = ProfileUpdate,
     responses((status = 200, description = "The profile; ETag is its new version", body = CompanyProfile), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 412, description = "PRECONDITION_FAILED: the profile is at another version", body = ErrorBody)),
@@ -184,7 +185,7 @@ async fn resend_confirmations(
 
 /// Approve a company profile (operator): the status and its reason change, never the data.
 #[utoipa::path(post, path = "/admin/v1/companyprofiles/{id}/approve", tag = "Operator",
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The version the operator reviewed")),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "The version the operator reviewed")),
     request_body(content = Option<ReasonBody>, description = "Optional reason"),
     responses((status = 200, body = CompanyProfile), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 412, description = "PRECONDITION_FAILED: the profile changed since that version", body = ErrorBody)),
@@ -201,8 +202,8 @@ async fn approve_profile(
 
 /// Reject a company profile (operator); the reason is required.
 #[utoipa::path(post, path = "/admin/v1/companyprofiles/{id}/reject", tag = "Operator",
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The version the operator reviewed")),
-    request_body = ReasonBody,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "The version the operator reviewed")),
+    request_body = RequiredReasonBody,
     responses((status = 200, body = CompanyProfile), (status = 400, description = "VALIDATION_FAILED: reason missing", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 412, description = "PRECONDITION_FAILED: the profile changed since that version", body = ErrorBody)),

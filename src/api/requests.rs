@@ -16,6 +16,7 @@ use crate::domain::{PhoneNumberType, RequestStatus, parse_uuid};
 use crate::idempotency::{Answer, Idempotency};
 use crate::model::{NumberRequest, PhoneNumber, Restrictions, StatusEvent, StatusInfo};
 use crate::orders::{self, CreateInput, OrderError};
+use crate::rules;
 use crate::store::{inventory, requests};
 
 pub const NR: &str = "/voice/phonenumberrequestapi/v1/{accountGuid}";
@@ -35,36 +36,51 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_requirements))
 }
 
-/// Body of `POST NR/numberrequests`. Integer fields accept any JSON number so that a value out
-/// of range is `VALIDATION_FAILED`, while a string there is `MALFORMED_JSON`.
+/// What to request: a number type and quantity for a company profile, with optional filters.
+// Integer fields accept any JSON number so that a value out of range is `VALIDATION_FAILED`,
+// while a string there is `MALFORMED_JSON`. Each field's schema is its rule in `crate::rules`,
+// the one `validate` checks.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateNumberRequest {
-    /// Required; an approved profile of the account.
+    /// An approved company profile of the account.
+    #[schema(schema_with = rules::uuid_input_schema, required = true)]
     pub company_profile_id: Option<String>,
-    /// Required, 1..1000 units.
-    #[schema(value_type = i64, minimum = 1, maximum = 1000)]
+    /// Units: single numbers, or blocks when `rangeSize` is set.
+    #[schema(schema_with = rules::quantity_schema, required = true)]
     pub quantity: Option<serde_json::Number>,
-    /// Numbers per unit (aligned block), or null for single numbers.
-    #[schema(value_type = Option<i64>)]
+    #[schema(schema_with = rules::range_size_schema)]
     pub range_size: Option<serde_json::Number>,
-    /// Required: `LOCAL`, `NATIONAL` or `TOLLFREE`.
+    #[schema(schema_with = rules::phone_number_type, required = true)]
     pub phone_number_type: Option<String>,
+    /// `LOCAL` needs `areaCode` or `city`; for the other types both are optional filters.
+    #[schema(schema_with = rules::area_code_schema)]
     pub area_code: Option<String>,
+    /// Matched case-insensitively.
+    #[schema(schema_with = rules::place_schema)]
     pub city: Option<String>,
+    /// Required for `LOCAL` numbers in NANPA (+1) countries; matched case-insensitively.
+    #[schema(schema_with = rules::place_schema)]
     pub region: Option<String>,
-    /// At most 1000 characters.
+    #[schema(schema_with = rules::comment_schema)]
     pub comment: Option<String>,
-    /// Absolute http(s) URL, at most 2048 characters, on a public host.
+    /// Where each status event is POSTed.
+    #[schema(schema_with = rules::callback_url_schema)]
     pub callback_url: Option<String>,
 }
 
-fn optional_text(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn int_in(n: &serde_json::Number, min: i64, max: i64) -> Option<i64> {
-    n.as_i64().filter(|v| (min..=max).contains(v))
+/// A trimmed optional text: blank is none; too long (as sent) is an error for `field`.
+fn optional_text(
+    field: &str,
+    v: Option<String>,
+    rule: rules::Text,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = v?;
+    if let Some(problem) = rule.problem(&v) {
+        errors.push(FieldError::new(field, problem));
+    }
+    Some(v.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 impl CreateNumberRequest {
@@ -86,27 +102,12 @@ impl CreateNumberRequest {
                 errors.push(FieldError::new("quantity", "is required"));
                 None
             }
-            Some(n) => int_in(n, 1, 1000).or_else(|| {
-                errors.push(FieldError::new(
-                    "quantity",
-                    "must be a whole number from 1 to 1000",
-                ));
-                None
-            }),
+            Some(n) => rules::QUANTITY.check("quantity", n, &mut errors),
         };
-        let range_size = match &self.range_size {
-            None => None,
-            Some(n) => match int_in(n, 1, 1_000_000) {
-                Some(v) => Some(v),
-                None => {
-                    errors.push(FieldError::new(
-                        "rangeSize",
-                        "must be a whole number from 1 to 1000000, or null",
-                    ));
-                    None
-                }
-            },
-        };
+        let range_size = self
+            .range_size
+            .as_ref()
+            .and_then(|n| rules::RANGE_SIZE.check("rangeSize", n, &mut errors));
         let kind = match self.phone_number_type.as_deref() {
             None => {
                 errors.push(FieldError::new("phoneNumberType", "is required"));
@@ -120,26 +121,20 @@ impl CreateNumberRequest {
                 None
             }),
         };
-        let area_code = optional_text(self.area_code);
+        let area_code = self
+            .area_code
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         if let Some(a) = &area_code
             && (a.len() > 10 || !a.bytes().all(|b| b.is_ascii_digit()))
         {
             errors.push(FieldError::new("areaCode", "must be 1 to 10 digits"));
         }
-        let city = optional_text(self.city);
-        if city.as_ref().is_some_and(|c| c.chars().count() > 100) {
-            errors.push(FieldError::new("city", "must be at most 100 characters"));
-        }
-        let region = optional_text(self.region);
-        if region.as_ref().is_some_and(|c| c.chars().count() > 100) {
-            errors.push(FieldError::new("region", "must be at most 100 characters"));
-        }
+        let city = optional_text("city", self.city, rules::PLACE, &mut errors);
+        let region = optional_text("region", self.region, rules::PLACE, &mut errors);
         let comment = self.comment.filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-            errors.push(FieldError::new(
-                "comment",
-                "must be at most 1000 characters",
-            ));
+        if let Some(problem) = comment.as_deref().and_then(|c| rules::COMMENT.problem(c)) {
+            errors.push(FieldError::new("comment", problem));
         }
         let callback_url = match self.callback_url.filter(|u| !u.is_empty()) {
             None => None,
@@ -170,7 +165,7 @@ impl CreateNumberRequest {
 
 /// An absolute `http`/`https` URL with a host, at most 2048 characters.
 pub fn parse_callback_url(u: &str) -> Result<url::Url, &'static str> {
-    if u.len() > 2048 {
+    if u.chars().count() > rules::CALLBACK_URL_MAX {
         return Err("must be at most 2048 characters");
     }
     match url::Url::parse(u) {
@@ -189,11 +184,13 @@ pub fn idempotency_key(
         return Ok(None);
     };
     match v.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(Idempotency {
-            key: k.to_string(),
-            endpoint,
-            body: canonical.to_string(),
-        })),
+        Ok(k) if !k.trim().is_empty() && k.len() <= rules::IDEMPOTENCY_KEY_MAX => {
+            Ok(Some(Idempotency {
+                key: k.to_string(),
+                endpoint,
+                body: canonical.to_string(),
+            }))
+        }
         _ => Err(ApiError::field(
             "Idempotency-Key",
             "must be 1 to 255 visible ASCII characters",
@@ -213,7 +210,7 @@ pub fn created(answer: Answer, location: String) -> Response {
 
 /// Create a number request.
 #[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests", tag = "Number requests",
-    params(("accountGuid" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for 24 h")),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::IdempotencyKey),
     request_body = CreateNumberRequest,
     responses(
         (status = 201, description = "Created: Completed when stock was assigned at once, else Pending", body = NumberRequest),
@@ -245,10 +242,8 @@ async fn create_request(
 
 /// List number requests, newest first.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests", tag = "Number requests",
-    params(("accountGuid" = String, Path),
-        ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query, description = "1..100, default 25"),
-        ("status" = Option<String>, Query, description = "Status name or id"), ("companyProfileId" = Option<String>, Query),
-        ("after" = Option<String>, Query, description = "Keyset pagination (numberdesk extension): only requests older than this request id, i.e. the page after the one that ended with it; `skip` counts from there. The total header stays the total of the whole list.")),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"),
+        rules::params::Page, rules::params::RequestFilter),
     responses((status = 200, description = "Page of requests; headers x-cm-pagination-skip/take/total", body = [NumberRequest]),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -275,7 +270,7 @@ pub fn request_filter(
         account_id,
         ..Default::default()
     };
-    if let Some(s) = q.get("status") {
+    if let Some(s) = q.value("status") {
         match RequestStatus::parse_filter(s) {
             Some(st) => f.status = Some(st),
             None => errors.push(FieldError::new(
@@ -284,27 +279,14 @@ pub fn request_filter(
             )),
         }
     }
-    if let Some(p) = q.get("companyProfileId") {
-        match parse_uuid(p) {
-            Some(id) => f.company_profile_id = Some(id),
-            None => errors.push(FieldError::new("companyProfileId", "must be a UUID")),
-        }
-    }
-    if let Some(a) = q.get("after") {
-        match parse_uuid(a) {
-            Some(id) => f.after = Some(id),
-            None => errors.push(FieldError::new(
-                "after",
-                "must be the id of a request (the last one of the previous page)",
-            )),
-        }
-    }
+    f.company_profile_id = q.uuid("companyProfileId", errors);
+    f.after = q.uuid("after", errors);
     f
 }
 
 /// The status table.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/statuses", tag = "Number requests",
-    params(("accountGuid" = String, Path)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to")),
     responses((status = 200, body = [StatusInfo]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn statuses(_: Customer) -> axum::Json<Vec<StatusInfo>> {
@@ -323,7 +305,7 @@ async fn statuses(_: Customer) -> axum::Json<Vec<StatusInfo>> {
 
 /// One number request.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}", tag = "Number requests",
-    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = NumberRequest), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn get_request(
@@ -338,25 +320,34 @@ async fn get_request(
     Ok(axum::Json(row.request))
 }
 
-/// Optional body of cancel, accept and approve.
+/// An optional reason.
+// The body of cancel, accept and approve; also read for the rejections, whose document shows
+// `RequiredReasonBody`.
 #[derive(Debug, Deserialize, ToSchema, Default)]
 pub struct ReasonBody {
+    /// Becomes the request's `reason` (or the profile's `statusReason`); trimmed, blank is none.
+    #[schema(schema_with = rules::reason_schema)]
     pub reason: Option<String>,
 }
 
+/// The body of a rejection: the reason is required.
+#[derive(Debug, ToSchema)]
+pub struct RequiredReasonBody {
+    /// Becomes the request's `reason` (or the profile's `statusReason`).
+    #[schema(schema_with = rules::required_reason_schema)]
+    pub reason: String,
+}
+
 impl ReasonBody {
-    /// The reason, trimmed; at most 1000 characters.
+    /// The reason, trimmed ([`rules::REASON`]).
     pub fn checked_reason(self) -> Result<Option<String>, FieldError> {
-        match self
-            .reason
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-        {
-            Some(r) if r.chars().count() > 1000 => {
-                Err(FieldError::new("reason", "must be at most 1000 characters"))
-            }
-            other => Ok(other),
+        let Some(r) = self.reason else {
+            return Ok(None);
+        };
+        if let Some(problem) = rules::REASON.problem(&r) {
+            return Err(FieldError::new("reason", problem));
         }
+        Ok(Some(r.trim().to_string()).filter(|r| !r.is_empty()))
     }
 
     /// [`Self::checked_reason`] as an answer.
@@ -368,8 +359,8 @@ impl ReasonBody {
 
 /// Cancel a request that is not final yet.
 #[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}/cancel", tag = "Number requests",
-    params(("accountGuid" = String, Path), ("id" = String, Path)),
-    request_body(content = Option<ReasonBody>, description = "Optional"),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path)),
+    request_body(content = Option<ReasonBody>, description = "Optional: may be left out"),
     responses((status = 200, body = NumberRequest), (status = 404, body = ErrorBody),
         (status = 409, description = "REQUEST_FINALIZED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -388,7 +379,7 @@ async fn cancel_request(
 
 /// The request's status events, oldest first, with their delivery state.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/numberrequests/{id}/events", tag = "Number requests",
-    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = [StatusEvent]), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn request_events(
@@ -406,7 +397,7 @@ async fn request_events(
 
 /// Numbers currently assigned to the account.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/phonenumbers", tag = "Phone numbers",
-    params(("accountGuid" = String, Path), ("skip" = Option<i64>, Query), ("take" = Option<i64>, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::Page),
     responses((status = 200, description = "Page; x-cm-pagination-* headers", body = [PhoneNumber]), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -423,7 +414,7 @@ async fn phone_numbers(
 
 /// The order restrictions for a country and number type (defaults when the operator set none).
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/restrictions", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::CountryAndType),
     responses((status = 200, body = Restrictions), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn get_restrictions(
@@ -440,17 +431,16 @@ async fn get_restrictions(
 /// The required `countryCode` and `phoneNumberType` query parameters.
 pub fn country_and_type(q: &QueryParams) -> ApiResult<(String, PhoneNumberType)> {
     let mut errors = Vec::new();
-    let country = q.get("countryCode").map(str::to_string);
-    if !country
-        .as_deref()
-        .is_some_and(crate::domain::is_country_code)
-    {
+    let country = q
+        .value("countryCode")
+        .filter(|c| crate::domain::is_country_code(c));
+    if country.is_none() {
         errors.push(FieldError::new(
             "countryCode",
             "must be an ISO 3166-1 alpha-2 code, e.g. NL",
         ));
     }
-    let kind = q.get("phoneNumberType").and_then(PhoneNumberType::parse);
+    let kind = q.value("phoneNumberType").and_then(PhoneNumberType::parse);
     if kind.is_none() {
         errors.push(FieldError::new(
             "phoneNumberType",
@@ -458,14 +448,14 @@ pub fn country_and_type(q: &QueryParams) -> ApiResult<(String, PhoneNumberType)>
         ));
     }
     match (country, kind) {
-        (Some(c), Some(k)) if errors.is_empty() => Ok((c, k)),
+        (Some(c), Some(k)) => Ok((c.to_string(), k)),
         _ => Err(ApiError::validation(errors)),
     }
 }
 
 /// Give a number back: it leaves the account's list and rests before it returns to stock.
 #[utoipa::path(post, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/phonenumbers/{e164}/release", tag = "Phone numbers",
-    params(("accountGuid" = String, Path), ("e164" = String, Path, description = "With a literal + or %2B")),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("e164" = String, Path, description = "E.164, with a literal + or %2B; anything else is not found")),
     responses((status = 200, description = "The number with validTo set", body = PhoneNumber),
         (status = 404, description = "The account does not hold this number", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -486,7 +476,7 @@ async fn release_number(
 
 /// Area codes, cities and regions known from stock for a country and type, with free counts.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/localeoptions", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::CountryAndType),
     responses((status = 200, body = [inventory::LocaleOption]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn locale_options(
@@ -502,7 +492,7 @@ async fn locale_options(
 
 /// The requirements for a country and type.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/requirements", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("countryCode" = String, Query), ("phoneNumberType" = String, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::CountryAndType),
     responses((status = 200, body = [inventory::Requirement]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
 async fn get_requirements(
@@ -537,9 +527,7 @@ pub struct Availability {
 
 /// What a create with these values would get now. Uses the same checks and matching as create.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/availability", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("companyProfileId" = String, Query), ("phoneNumberType" = String, Query),
-        ("quantity" = Option<i64>, Query, description = "Default 1"), ("rangeSize" = Option<i64>, Query),
-        ("areaCode" = Option<String>, Query), ("city" = Option<String>, Query), ("region" = Option<String>, Query)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::Availability),
     responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 404, description = "Unknown company profile", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -549,10 +537,11 @@ async fn availability(
     q: QueryParams,
 ) -> ApiResult<axum::Json<Availability>> {
     let mut errors = Vec::new();
+    // The values are checked here as a create would check them in its body.
     let mut number = |name: &str| -> Option<serde_json::Number> {
-        let v = q.get(name)?;
-        match v.parse::<serde_json::Number>() {
-            Ok(n) => Some(n),
+        let v = q.value(name)?;
+        match v.parse::<i64>() {
+            Ok(n) => Some(n.into()),
             Err(_) => {
                 errors.push(FieldError::new(name, "must be a whole number"));
                 None
@@ -562,14 +551,15 @@ async fn availability(
     let quantity = number("quantity").or_else(|| Some(1.into()));
     let range_size = number("rangeSize");
     ApiError::check(errors)?;
+    let text = |name: &str| q.value(name).map(str::to_string);
     let input = CreateNumberRequest {
-        company_profile_id: q.get("companyProfileId").map(str::to_string),
+        company_profile_id: text("companyProfileId"),
         quantity,
         range_size,
-        phone_number_type: q.get("phoneNumberType").map(str::to_string),
-        area_code: q.get("areaCode").map(str::to_string),
-        city: q.get("city").map(str::to_string),
-        region: q.get("region").map(str::to_string),
+        phone_number_type: text("phoneNumberType"),
+        area_code: text("areaCode"),
+        city: text("city"),
+        region: text("region"),
         comment: None,
         callback_url: None,
     }

@@ -15,8 +15,9 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::{Customer, Operator, QueryParams};
 use crate::AppState;
-use crate::domain::{format_ms, parse_uuid};
+use crate::domain::format_ms;
 use crate::money::Month;
+use crate::rules;
 use crate::store::Db;
 use crate::usage::{self, CurrencyTotal, UsageError, UsageLine, UsageLines};
 
@@ -271,7 +272,7 @@ pub(crate) fn csv_answer(
 
 /// What the account's numbers cost in a month.
 #[utoipa::path(get, path = "/voice/phonenumberrequestapi/v1/{accountGuid}/usage", tag = "Catalog",
-    params(("accountGuid" = String, Path), ("month" = Option<String>, Query, description = "YYYY-MM (UTC); default the current month", pattern = r"^\d{4}-\d{2}$")),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), rules::params::Month),
     responses((status = 200, description = "Usage as JSON, or CSV (Accept: text/csv; lines only, streamed)", content((Usage = "application/json"), (String = "text/csv"))),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("productToken" = [])))]
@@ -291,8 +292,8 @@ async fn customer_usage(
 
 /// Usage of every account, or of one; lines carry accountId.
 #[utoipa::path(get, path = "/admin/v1/usage", tag = "Operator",
-    params(("month" = Option<String>, Query, description = "YYYY-MM (UTC); default the current month", pattern = r"^\d{4}-\d{2}$"),
-        ("accountId" = Option<String>, Query)),
+    params(rules::params::Month,
+        rules::params::AccountFilter),
     responses((status = 200, description = "Usage as JSON, or CSV (Accept: text/csv; accountId first, lines only, streamed)", content((Usage = "application/json"), (String = "text/csv"))),
         (status = 400, description = "VALIDATION_FAILED", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
@@ -304,16 +305,7 @@ async fn operator_usage(
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
     let month = month_of(&q, &mut errors);
-    let account = match q.get("accountId") {
-        Some(a) => {
-            let id = parse_uuid(a);
-            if id.is_none() {
-                errors.push(FieldError::new("accountId", "must be an account id (UUID)"));
-            }
-            id
-        }
-        None => None,
-    };
+    let account = q.uuid("accountId", &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

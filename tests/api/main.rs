@@ -20,6 +20,7 @@ mod inventory;
 mod multi_instance;
 mod notify;
 mod notify_support;
+mod openapi;
 mod operations;
 mod prices;
 mod profile_versions;
