@@ -158,7 +158,7 @@ pub struct WaitingAddress {
 /// most once per 10 minutes (a call within that time sends nothing to it and says when it may).
 /// Confirmed addresses, and every address when confirmation is off, are skipped.
 #[utoipa::path(post, path = "/voice/companyprofilesapi/v1/{accountGuid}/companyprofiles/{id}/emailconfirmations", tag = "Company profiles",
-    params(("accountGuid" = String, Path), ("id" = String, Path)),
+    params(("accountGuid" = uuid::Uuid, Path, description = "The account the API key belongs to"), ("id" = uuid::Uuid, Path)),
     responses((status = 202, description = "Queued for the addresses in `sentTo`; `waiting` lists those sent one less than 10 minutes ago", body = ConfirmationsResent),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "NOT_FOUND: no such profile of this account", body = ErrorBody)),
     security(("productToken" = [])))]
