@@ -476,7 +476,9 @@ pub fn e164_schema() -> Object {
     pattern(E164_PATTERN).examples(["+31201234567"]).build()
 }
 pub fn nullable_e164_schema() -> Object {
-    nullable(pattern(E164_PATTERN))
+    nullable(pattern(E164_PATTERN).description(Some(
+        "E.164, and a valid number of its country by the numbering plan (libphonenumber's metadata)",
+    )))
 }
 
 /// Parameters as the document lists them. The handlers read the query string with

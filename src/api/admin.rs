@@ -190,8 +190,11 @@ pub struct ImportEntryJson {
     country_code: Option<String>,
     #[schema(schema_with = rules::phone_number_type, required = true)]
     phone_number_type: Option<String>,
+    #[schema(schema_with = rules::area_code_schema)]
     area_code: Option<String>,
+    #[schema(schema_with = rules::place_schema)]
     city: Option<String>,
+    #[schema(schema_with = rules::place_schema)]
     region: Option<String>,
 }
 
