@@ -142,30 +142,28 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
             }
         }
         if let (Some(country_code), Some(kind)) = (country, kind) {
-            // A run is checked at both ends: a plan's rules are by prefix and length, which
-            // the numbers between share.
-            let ends: &[(i64, &str)] = if e_is_single {
-                &[(first, "phoneNumber")]
-            } else {
-                &[(first, "start"), (first + count - 1, "count")]
-            };
-            for &(n, field) in ends {
-                // Plans decide by prefix and length: numbers that differ only in their last two
-                // digits are alike, so a list of single numbers is checked once per hundred.
-                let plan_key = (n / 100, kind);
-                if last_ok.as_ref() == Some(&(plan_key, country_code.clone())) {
-                    continue;
-                }
-                match crate::phone::check_stock_number(n, &country_code, kind) {
-                    Ok(()) => last_ok = Some((plan_key, country_code.clone())),
-                    Err(why) => {
-                        let what = if field == "count" {
-                            "the last number of the run, "
+            // A single number is checked once per hundred in a list of them (plans decide by
+            // prefix and length: numbers that differ only in their last two digits are alike);
+            // a run at its ends and at the prefixes it spans, not number by number
+            // (crate::phone::check_stock_run).
+            let plan_key = (first / 100, kind);
+            let known_good =
+                count == 1 && last_ok.as_ref() == Some(&(plan_key, country_code.clone()));
+            if !known_good {
+                match crate::phone::check_stock_run(first, count, &country_code, kind) {
+                    Ok(()) if count == 1 => last_ok = Some((plan_key, country_code.clone())),
+                    Ok(()) => {}
+                    Err((n, why)) => {
+                        let (field, what) = if e_is_single {
+                            ("phoneNumber", "")
+                        } else if n == first {
+                            ("start", "")
+                        } else if n == first + count - 1 {
+                            ("count", "the last number of the run, ")
                         } else {
-                            ""
+                            ("count", "the run reaches ")
                         };
                         err(field, &format!("{what}+{n}, {why}"));
-                        break;
                     }
                 }
             }

@@ -151,6 +151,30 @@ async fn inventory_import_prints_added_and_duplicates() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn inventory_import_refuses_numbers_outside_the_plan_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("stock.csv");
+    std::fs::write(
+        &csv,
+        "phoneNumber,start,count,countryCode,phoneNumberType,areaCode,city,region\n\
+         +31201000000,,,NL,LOCAL,20,Amsterdam,\n\
+         +12125559999,,,NL,LOCAL,20,Amsterdam,\n",
+    )
+    .unwrap();
+    let out = run(cmd(dir.path()).args(["inventory", "import"]).arg(&csv));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("numbers[1].phoneNumber"), "{stderr}");
+
+    let app = spawn_app_in(dir.path(), |c| {
+        c.database_url = format!("sqlite://{}/nd.db", dir.path().display())
+    })
+    .await;
+    assert!(app.stock_summary().await.is_empty(), "nothing was added");
+    app.stop().await;
+}
+
 #[test]
 fn inventory_import_of_a_missing_file_fails_with_a_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -47,6 +47,11 @@ async fn numbers_of_another_country_or_type_are_refused_and_nothing_is_added() {
             json!({"start": "+31209999999", "count": 2, "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "20"}),
             "numbers[1].count",
         ),
+        // A Dutch number is no US stock.
+        (
+            json!({"phoneNumber": "+31201000007", "countryCode": "US", "phoneNumberType": "LOCAL", "areaCode": "212"}),
+            "numbers[1].phoneNumber",
+        ),
     ];
     for (row, field) in cases {
         let fields = refused(&app, vec![row.clone()]).await;
@@ -73,6 +78,33 @@ async fn numbers_of_another_country_or_type_are_refused_and_nothing_is_added() {
 }
 
 #[tokio::test]
+async fn a_run_whose_ends_are_valid_but_whose_middle_is_not_is_refused() {
+    let app = spawn_app().await;
+    // +1 212 999 9999 and +1 213 200 0000 are both valid US numbers, but the run between them
+    // crosses +1 213 0… and +1 213 1…, which the plan does not use.
+    let row = json!({"start": "+12129999999", "count": 2_000_002, "countryCode": "US",
+                     "phoneNumberType": "LOCAL", "areaCode": "212"});
+    let res = app
+        .admin_post("/admin/v1/inventory", &json!({"numbers": [row]}))
+        .await;
+    let err = expect_error(res, StatusCode::BAD_REQUEST, "VALIDATION_FAILED").await;
+    assert_eq!(error_fields(&err), ["numbers[0].count"]);
+    let message = err["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("+12130000000"), "{message}");
+    assert!(app.stock_summary().await.is_empty(), "nothing was added");
+    // The part inside the used area code goes in.
+    let row = json!({"start": "+12139000000", "count": 1_000, "countryCode": "US",
+                     "phoneNumberType": "LOCAL", "areaCode": "213"});
+    let res = app
+        .admin_post("/admin/v1/inventory", &json!({"numbers": [row]}))
+        .await;
+    assert_eq!(
+        expect_json(res, StatusCode::OK).await,
+        json!({"added": 1000, "duplicates": 0})
+    );
+}
+
+#[tokio::test]
 async fn area_code_city_and_region_are_bounded() {
     let app = spawn_app().await;
     let with = |field: &str, v: Value| {
@@ -89,6 +121,8 @@ async fn area_code_city_and_region_are_bounded() {
         (with("areaCode", json!("+20")), "numbers[1].areaCode"),
         (with("city", json!("c".repeat(101))), "numbers[1].city"),
         (with("region", json!("r".repeat(101))), "numbers[1].region"),
+        // A line break would be a fake line in e-mails that name the city.
+        (with("city", json!("Amster\ndam")), "numbers[1].city"),
     ] {
         assert_eq!(refused(&app, vec![row.clone()]).await, [field], "{row}");
     }
