@@ -829,7 +829,7 @@ async fn sweep(args: &Args, addr: SocketAddr, servers: &Servers) -> anyhow::Resu
     );
     let mut waits = Vec::new();
     for i in 0..5 {
-        let one = json!({"numbers": [{"start": format!("+{}", 31_100_000_000 + i), "count": 1,
+        let one = json!({"numbers": [{"start": format!("+{}", 31_100_000_000_i64 + i), "count": 1,
             "countryCode": "NL", "phoneNumberType": "LOCAL", "areaCode": "10", "city": "Rotterdam"}]});
         let t = Instant::now();
         admin(&mut c, &args.admin_token, Method::POST, "/inventory", one).await?;
