@@ -374,6 +374,9 @@ async fn create_writer(
     }
 }
 
+/// Account, country and number type: what a price depends on.
+type PriceKey<'a> = (&'a str, &'a str, PhoneNumberType);
+
 /// One transaction for a batch of creates; answers in the order given.
 async fn create_batch(
     db: &Db,
@@ -385,6 +388,7 @@ async fn create_batch(
     let mut answers: Vec<Option<Answer>> = works.iter().map(|_| None).collect();
     // (index into works, the request as it will be stored)
     let mut reqs: Vec<(usize, NumberRequest)> = Vec::with_capacity(works.len());
+    let mut quotes: Vec<(PriceKey, Option<crate::money::Price>)> = Vec::new();
     for (i, w) in works.iter().enumerate() {
         if let Some(answer) =
             idempotency::replay_in_tx(&mut tx, &w.account_id, w.idem.as_ref(), now).await?
@@ -393,15 +397,28 @@ async fn create_batch(
             continue;
         }
         let mut req = new_request(w, now);
-        // Quoted in this transaction: the request keeps the price this create saw.
-        req.price = crate::store::prices::effective(
-            &mut tx,
-            &w.account_id,
-            &req.country_code,
-            req.phone_number_type.as_str(),
-        )
-        .await?
-        .map(Into::into);
+        // Quoted in this transaction: the request keeps the price this create saw. One lookup
+        // per account, country and type in the batch: every statement here waits on the writer.
+        let key = (
+            w.account_id.as_str(),
+            w.plan.criteria.country_code.as_str(),
+            req.phone_number_type,
+        );
+        let price = match quotes.iter().find(|(k, _)| *k == key) {
+            Some((_, p)) => p.clone(),
+            None => {
+                let p = crate::store::prices::effective(
+                    &mut tx,
+                    &w.account_id,
+                    &req.country_code,
+                    req.phone_number_type.as_str(),
+                )
+                .await?;
+                quotes.push((key, p.clone()));
+                p
+            }
+        };
+        req.price = price.map(Into::into);
         reqs.push((i, req));
     }
     // Claims: blocks per request (all or nothing, under a savepoint); single numbers with one
