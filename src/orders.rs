@@ -405,7 +405,7 @@ async fn create_batch(
             req.phone_number_type,
         );
         let price = match quotes.iter().find(|(k, _)| *k == key) {
-            Some((_, p)) => p.clone(),
+            Some((_, p)) => *p,
             None => {
                 let p = crate::store::prices::effective(
                     &mut tx,
@@ -414,7 +414,7 @@ async fn create_batch(
                     req.phone_number_type.as_str(),
                 )
                 .await?;
-                quotes.push((key, p.clone()));
+                quotes.push((key, p));
                 p
             }
         };
