@@ -61,15 +61,10 @@ impl Metrics {
     pub async fn render(&self, db: &Db) -> String {
         let mut out = self.handle.render();
         out.push_str("# HELP numberdesk_number_requests Number requests by status.\n# TYPE numberdesk_number_requests gauge\n");
-        let counts = crate::store::requests::counts_by_status(db)
+        let counts = crate::store::requests::counts_by_status(db, None)
             .await
             .unwrap_or_default();
-        for s in RequestStatus::ALL {
-            let n = counts
-                .iter()
-                .find(|(id, _)| *id == s.id())
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
+        for (s, n) in counts {
             out.push_str(&format!(
                 "numberdesk_number_requests{{status=\"{}\"}} {n}\n",
                 s.name()

@@ -42,17 +42,10 @@ pub fn page_of(q: &QueryParams) -> i64 {
 }
 
 async fn overview(State(state): State<AppState>, c: CustomerConsole) -> Result<Response, Response> {
-    let mut counts = Vec::new();
-    for st in RequestStatus::ALL {
-        let f = requests::ListFilter {
-            account_id: Some(c.account_id.clone()),
-            status: Some(st),
-            ..Default::default()
-        };
-        let (_, total) = requests::list(&state.db, &f, 0, 1).await.or_500()?;
-        counts.push((st, total));
-    }
-    let (_, held) = requests::phone_numbers(&state.db, &c.account_id, 0, 1)
+    let counts = requests::counts_by_status(&state.db, Some(&c.account_id))
+        .await
+        .or_500()?;
+    let held = requests::held_count(&state.db, &c.account_id)
         .await
         .or_500()?;
     let recent_filter = requests::ListFilter {

@@ -663,6 +663,16 @@ pub async fn events(
         .collect()
 }
 
+/// How many numbers the account holds now.
+pub async fn held_count(db: &Db, account_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(span), 0) AS BIGINT) FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL",
+    )
+    .bind(account_id)
+    .fetch_one(db.read())
+    .await
+}
+
 /// Numbers the account holds now, newest first: the `skip`..`skip + take` numbers of the
 /// account's live assignment rows in id order (newest range first), each row's numbers from its
 /// last down to its first, as when each number had a row of its own.
@@ -672,12 +682,7 @@ pub async fn phone_numbers(
     skip: i64,
     take: i64,
 ) -> Result<(Vec<PhoneNumber>, i64), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(span), 0) AS BIGINT) FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL",
-    )
-    .bind(account_id)
-    .fetch_one(db.read())
-    .await?;
+    let total = held_count(db, account_id).await?;
     // `upto`: how many numbers the rows up to and including this one hold.
     let rows = sqlx::query(
         "SELECT a.phone_number, a.span, a.upto, a.number_request_id, a.company_profile_id, a.valid_from_ms, \
@@ -805,15 +810,33 @@ pub async fn open_count(db: &Db, account_id: &str) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Request counts by status, for `/metrics`.
-pub async fn counts_by_status(db: &Db) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let rows =
-        sqlx::query("SELECT status_id, COUNT(*) AS n FROM number_requests GROUP BY status_id")
-            .fetch_all(db.read())
-            .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("status_id")?, r.try_get("n")?)))
-        .collect()
+/// Requests counted by status, from the counters: every status with its count, zero included.
+/// Of one account (the console's overview) or of all (`/metrics`).
+pub async fn counts_by_status(
+    db: &Db,
+    account_id: Option<&str>,
+) -> Result<Vec<(RequestStatus, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT status_id, CAST(SUM(n) AS BIGINT) AS n FROM request_counts{} GROUP BY status_id",
+        if account_id.is_some() {
+            " WHERE account_id = $1"
+        } else {
+            ""
+        }
+    );
+    let mut q = sqlx::query(&sql);
+    if let Some(a) = account_id {
+        q = q.bind(a);
+    }
+    let rows = q.fetch_all(db.read()).await?;
+    let mut counts = RequestStatus::ALL.map(|s| (s, 0));
+    for r in &rows {
+        let (id, n): (i64, i64) = (r.try_get("status_id")?, r.try_get("n")?);
+        if let Some(c) = counts.iter_mut().find(|(s, _)| s.id() == id) {
+            c.1 = n;
+        }
+    }
+    Ok(counts.to_vec())
 }
 
 /// A stored idempotent answer.

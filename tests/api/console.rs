@@ -1060,6 +1060,14 @@ async fn usage_pages_show_lines_and_totals_per_currency_and_the_csv() {
         charges.contains("EUR") && charges.contains("10.50"),
         "{page}"
     );
+    // Its tiles: the numbers held, and the requests counted by status.
+    assert!(page.contains(r#"id="numbers-held">3<"#), "{page}");
+    for (status, n) in [("Completed", 1), ("Pending", 0), ("Rejected", 0)] {
+        let tile = format!(
+            r#"href="/console/requests?status={status}"><span class="tile-value">{n}</span>"#
+        );
+        assert!(page.contains(&tile), "{tile}: {page}");
+    }
 
     let page = get(&app, &s, "/console/usage").await.text().await.unwrap();
     let totals = page.split("id=\"usage-totals\"").nth(1).unwrap_or("");

@@ -80,6 +80,36 @@ async fn metrics_are_prometheus_text_with_numberdesk_series() {
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     assert!(text.contains("numberdesk_"), "{text}");
+
+    // The request gauge counts by status: one Completed, one Pending, one Cancelled.
+    let profile = app.approved_profile(&acct).await;
+    app.import_nl_local("+31201000000", 2).await;
+    let done = app.create_request(&acct, &request_body(&profile, 2)).await;
+    assert_eq!(done["status"], "Completed");
+    app.create_request(&acct, &request_body(&profile, 5)).await;
+    let gone = app.create_request(&acct, &request_body(&profile, 5)).await;
+    assert_eq!(
+        app.cancel(&acct, &s(&gone["id"])).await.status(),
+        StatusCode::OK
+    );
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (status, n) in [
+        ("Pending", 1),
+        ("Completed", 1),
+        ("Cancelled", 1),
+        ("Rejected", 0),
+    ] {
+        let line = format!("numberdesk_number_requests{{status=\"{status}\"}} {n}\n");
+        assert!(text.contains(&line), "{line}: {text}");
+    }
 }
 
 #[tokio::test]
