@@ -170,14 +170,14 @@ async fn run(command: Command, config: Config, demo: bool) -> anyhow::Result<()>
         Command::Inventory {
             command: InventoryCommand::Import { file },
         } => {
-            let bytes = std::fs::read(&file)
+            let input = std::fs::File::open(&file)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            // The service's own error says what was wrong (every invalid field, named).
-            let result = async {
-                let blocks = numberdesk::stock::validate(numberdesk::stock::parse_csv(&bytes)?)?;
-                numberdesk::stock::import(&state, &blocks).await
-            }
-            .await?;
+            // Read and checked as a stream, like an import over HTTP; the service's own error
+            // says what was wrong (every invalid field, named).
+            let result =
+                numberdesk::stock::import_from(&state, numberdesk::stock::Format::Csv, input)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             print_json(&result)
         }
         Command::Backup { .. } => unreachable!("handled before the state is built"),

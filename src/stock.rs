@@ -1,5 +1,13 @@
-//! Stock import: JSON or CSV entries (single numbers or `start`+`count`), validated whole before
-//! anything is written, then inserted in large batches, then open requests are fulfilled.
+//! Stock import: JSON or CSV entries (single numbers or `start`+`count`), read and validated
+//! entry by entry as a stream ([`import_from`]), kept in a temporary file until the whole input
+//! is known to be valid ([`spool`]), then inserted in large batches; then open requests are
+//! fulfilled.
+
+mod input;
+mod spool;
+
+use std::collections::HashSet;
+use std::io::{self, Read};
 
 use serde::Deserialize;
 
@@ -10,12 +18,25 @@ use crate::orders::OrderError;
 use crate::store::StoreError;
 use crate::store::inventory::{self, Criteria, StockRun};
 
+use spool::{SpoolReader, SpoolWriter};
+
+pub use input::MAX_TOKEN;
+
 /// Why an import did not happen (or did not finish).
 #[derive(Debug, thiserror::Error)]
 pub enum StockError {
     /// Entries that are not valid; nothing was written.
-    #[error("the stock is not valid: {}", describe(.0))]
-    Invalid(Vec<FieldError>),
+    #[error("the stock is not valid: {0}")]
+    Invalid(Problems),
+    /// JSON that is not well-formed or not of the import's shape; nothing was written.
+    #[error("the stock is not well-formed JSON of the import's shape: {0}")]
+    Malformed(String),
+    /// The input could not be read to its end; nothing was written.
+    #[error("the stock could not be read: {0}")]
+    Read(#[source] io::Error),
+    /// The import's temporary file or its worker failed; nothing was written.
+    #[error("the import failed: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The numbers were added, but fulfilling open requests afterwards failed.
@@ -31,11 +52,75 @@ impl From<sqlx::Error> for StockError {
 
 impl StockError {
     fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        StockError::Invalid(vec![FieldError::new(field, message)])
+        let mut p = Problems::default();
+        p.push(FieldError::new(field, message));
+        StockError::Invalid(p)
+    }
+
+    fn spool(e: io::Error) -> Self {
+        StockError::Internal(format!("the import's temporary file: {e}"))
     }
 }
 
 type StockResult<T> = Result<T, StockError>;
+
+/// How an input is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A header row naming the columns, then one entry per row.
+    Csv,
+    /// `{"numbers": [entry, …]}`.
+    Json,
+}
+
+/// Most problems one import lists (an import may hold millions of entries).
+pub const MAX_PROBLEMS: usize = 50;
+
+/// The problems found in an import: the first [`MAX_PROBLEMS`] are listed, the rest counted.
+#[derive(Debug, Default)]
+pub struct Problems {
+    /// The first problems, in the order found.
+    pub listed: Vec<FieldError>,
+    /// How many were found, the listed ones included.
+    pub found: u64,
+}
+
+impl Problems {
+    /// Adds a problem: listed while the list has room, else counted.
+    pub fn push(&mut self, e: FieldError) {
+        self.found += 1;
+        if self.listed.len() < MAX_PROBLEMS {
+            self.listed.push(e);
+        }
+    }
+
+    /// Adds a problem for `field` (named only when needed) if `value` holds a control or
+    /// bidirectional-control character ([`crate::text`]).
+    pub fn text(&mut self, field: impl FnOnce() -> String, value: &str) {
+        if let Some(c) = crate::text::forbidden_char(value) {
+            self.push(FieldError::new(field(), crate::text::forbidden_message(c)));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found == 0
+    }
+
+    /// Problems found but not listed.
+    pub fn unlisted(&self) -> u64 {
+        self.found.saturating_sub(self.listed.len() as u64)
+    }
+}
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(&self.listed))?;
+        match self.unlisted() {
+            0 => Ok(()),
+            n => write!(f, "; and {n} more"),
+        }
+    }
+}
 
 /// Most numbers one import may add.
 pub const MAX_IMPORT: i64 = 10_000_000;
@@ -67,20 +152,26 @@ fn blank_to_none(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-/// Validates every entry; the first 50 problems are reported, and nothing is written.
-pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
-    let mut errors = Vec::new();
-    let mut blocks = Vec::with_capacity(entries.len());
-    let mut total: i64 = 0;
-    // The hundred of numbers (with its type and country) whose plan check last passed.
-    let mut last_ok: Option<((i64, PhoneNumberType), String)> = None;
-    for (i, e) in entries.into_iter().enumerate() {
-        let at = |f: &str| format!("numbers[{i}].{f}");
-        let mut err = |f: &str, m: &str| {
-            if errors.len() < 50 {
-                errors.push(FieldError::new(at(f), m));
-            }
-        };
+/// Checks entries one at a time, as they are read: numbers, counts, countries, types and the
+/// other fields, and the numbering plan. Keeps the first [`MAX_PROBLEMS`] problems.
+#[derive(Debug, Default)]
+pub struct Validator {
+    problems: Problems,
+    /// Numbers in the entries so far.
+    total: i64,
+    entries: u64,
+    /// The hundred of numbers (with its type and country) whose plan check last passed.
+    last_ok: Option<((i64, PhoneNumberType), String)>,
+}
+
+impl Validator {
+    /// Checks the `i`-th entry; returns it as a block when it has no problem.
+    pub fn check(&mut self, i: usize, e: StockEntry) -> Option<StockBlock> {
+        self.entries += 1;
+        let before = self.problems.found;
+        let problems = &mut self.problems;
+        let mut err =
+            |f: &str, m: &str| problems.push(FieldError::new(format!("numbers[{i}].{f}"), m));
         let country = blank_to_none(e.country_code);
         if !country.as_deref().is_some_and(is_country_code) {
             err("countryCode", "must be an ISO 3166-1 alpha-2 code, e.g. NL");
@@ -100,33 +191,33 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
                 Some(v) => (v, 1, true),
                 None => {
                     err("phoneNumber", "must be E.164, e.g. +31201234567");
-                    continue;
+                    return None;
                 }
             },
             (None, Some(s), Some(c)) => {
                 let Some(v) = e164_value(&s) else {
                     err("start", "must be E.164, e.g. +31201234500");
-                    continue;
+                    return None;
                 };
                 if !(1..=MAX_IMPORT).contains(&c) {
                     err("count", &format!("must be 1..{MAX_IMPORT}"));
-                    continue;
+                    return None;
                 }
                 if (v + c - 1).to_string().len() != v.to_string().len() {
                     err(
                         "count",
                         "the block runs past the last number of that length",
                     );
-                    continue;
+                    return None;
                 }
                 (v, c, false)
             }
             _ => {
                 err("phoneNumber", "give either phoneNumber, or start and count");
-                continue;
+                return None;
             }
         };
-        total += count;
+        self.total += count;
         let area_code = blank_to_none(e.area_code).map(|a| a.trim().to_string());
         if area_code
             .as_ref()
@@ -141,207 +232,373 @@ pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
                 err(field, "must be at most 100 characters");
             }
         }
-        if let (Some(country_code), Some(kind)) = (country, kind) {
-            // A single number is checked once per hundred in a list of them (plans decide by
-            // prefix and length: numbers that differ only in their last two digits are alike);
-            // a run at its ends and at the prefixes it spans, not number by number
-            // (crate::phone::check_stock_run).
-            let plan_key = (first / 100, kind);
-            let known_good =
-                count == 1 && last_ok.as_ref() == Some(&(plan_key, country_code.clone()));
-            if !known_good {
-                match crate::phone::check_stock_run(first, count, &country_code, kind) {
-                    Ok(()) if count == 1 => last_ok = Some((plan_key, country_code.clone())),
-                    Ok(()) => {}
-                    Err((n, why)) => {
-                        let (field, what) = if e_is_single {
-                            ("phoneNumber", "")
-                        } else if n == first {
-                            ("start", "")
-                        } else if n == first + count - 1 {
-                            ("count", "the last number of the run, ")
-                        } else {
-                            ("count", "the run reaches ")
-                        };
-                        err(field, &format!("{what}+{n}, {why}"));
-                    }
+        let (country_code, kind) = (country?, kind?);
+        // A single number is checked once per hundred in a list of them (plans decide by
+        // prefix and length: numbers that differ only in their last two digits are alike);
+        // a run at its ends and at the prefixes it spans, not number by number
+        // (crate::phone::check_stock_run).
+        let plan_key = (first / 100, kind);
+        let known_good =
+            count == 1 && self.last_ok.as_ref() == Some(&(plan_key, country_code.clone()));
+        if !known_good {
+            match crate::phone::check_stock_run(first, count, &country_code, kind) {
+                Ok(()) if count == 1 => self.last_ok = Some((plan_key, country_code.clone())),
+                Ok(()) => {}
+                Err((n, why)) => {
+                    let (field, what) = if e_is_single {
+                        ("phoneNumber", "")
+                    } else if n == first {
+                        ("start", "")
+                    } else if n == first + count - 1 {
+                        ("count", "the last number of the run, ")
+                    } else {
+                        ("count", "the run reaches ")
+                    };
+                    err(field, &format!("{what}+{n}, {why}"));
                 }
             }
-            blocks.push(StockBlock {
-                first,
-                count,
-                country_code,
-                phone_number_type: kind,
-                area_code,
-                city,
-                region,
-            });
         }
+        (self.problems.found == before).then_some(StockBlock {
+            first,
+            count,
+            country_code,
+            phone_number_type: kind,
+            area_code,
+            city,
+            region,
+        })
     }
-    if total > MAX_IMPORT {
-        errors.push(FieldError::new(
-            "numbers",
-            format!("at most {MAX_IMPORT} numbers per import"),
-        ));
+
+    /// True when every entry so far is valid and the numbers are within [`MAX_IMPORT`].
+    pub fn clean(&self) -> bool {
+        self.problems.is_empty() && self.total <= MAX_IMPORT
     }
-    if !errors.is_empty() {
-        return Err(StockError::Invalid(errors));
+
+    /// After the last entry: the number of numbers in the entries, or every problem found.
+    pub fn finish(mut self) -> StockResult<i64> {
+        if self.total > MAX_IMPORT {
+            // Listed even when the list is full: it is the one problem about the whole import.
+            self.problems.found += 1;
+            self.problems.listed.push(FieldError::new(
+                "numbers",
+                format!("at most {MAX_IMPORT} numbers per import"),
+            ));
+        }
+        if !self.problems.is_empty() {
+            return Err(StockError::Invalid(self.problems));
+        }
+        if self.entries == 0 {
+            return Err(StockError::field(
+                "numbers",
+                "must list at least one number",
+            ));
+        }
+        Ok(self.total)
     }
-    if blocks.is_empty() {
-        return Err(StockError::field(
-            "numbers",
-            "must list at least one number",
-        ));
-    }
+}
+
+/// Validates every entry; the first 50 problems are reported, and nothing is written.
+pub fn validate(entries: Vec<StockEntry>) -> StockResult<Vec<StockBlock>> {
+    let mut v = Validator::default();
+    let blocks = entries
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| v.check(i, e))
+        .collect();
+    v.finish()?;
     Ok(blocks)
 }
 
-/// Parses CSV whose first row names the columns (`phoneNumber` or `start`+`count`, ...).
-pub fn parse_csv(body: &[u8]) -> StockResult<Vec<StockEntry>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| StockError::field("body", format!("the CSV header row cannot be read: {e}")))?
-        .clone();
-    let known = [
-        "phoneNumber",
-        "start",
-        "count",
-        "countryCode",
-        "phoneNumberType",
-        "areaCode",
-        "city",
-        "region",
-    ];
-    let cols: Vec<Option<usize>> = known
-        .iter()
-        .map(|k| headers.iter().position(|h| h == *k))
-        .collect();
-    if cols[0].is_none() && cols[1].is_none() {
-        return Err(StockError::field(
-            "body",
-            "the CSV header must name phoneNumber or start and count",
-        ));
+/// The stock a checked input leaves to write.
+pub(crate) struct Checked {
+    spool: SpoolReader,
+    /// Numbers in the entries (duplicates included).
+    total: i64,
+    locales: Locales,
+}
+
+/// Checking one input, entry by entry: what the parsers ([`input`]) report and hand on.
+pub(crate) struct Check {
+    validator: Validator,
+    /// Control characters anywhere in the input: reported before any other problem.
+    text: Problems,
+    /// JSON `count`s that are not whole numbers: reported before the entries' own problems.
+    shape: Problems,
+    /// A JSON body named its `numbers` array.
+    numbers_seen: bool,
+    /// The valid entries so far; dropped at the first problem (nothing will be written).
+    spool: Option<SpoolWriter>,
+    locales: Locales,
+    /// An error that stopped the parser, kept here while it unwinds through serde.
+    fatal: Option<StockError>,
+}
+
+impl Check {
+    fn new() -> StockResult<Self> {
+        Ok(Check {
+            validator: Validator::default(),
+            text: Problems::default(),
+            shape: Problems::default(),
+            numbers_seen: false,
+            spool: Some(SpoolWriter::new().map_err(StockError::spool)?),
+            locales: Locales::default(),
+            fatal: None,
+        })
     }
-    let mut text_errors = Vec::new();
-    for h in headers.iter() {
-        crate::text::check("header", h, &mut text_errors);
+
+    /// The `i`-th entry, as read.
+    fn entry(&mut self, i: usize, e: StockEntry) -> StockResult<()> {
+        let block = self.validator.check(i, e);
+        if !(self.validator.clean() && self.text.is_empty() && self.shape.is_empty()) {
+            self.spool = None;
+            return Ok(());
+        }
+        if let (Some(block), Some(spool)) = (block, &mut self.spool) {
+            self.locales.add(&block);
+            spool.push(block).map_err(StockError::spool)?;
+        }
+        Ok(())
     }
-    let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| StockError::field(format!("row {}", i + 2), format!("{e}")))?;
-        // Every cell, read or not, is text from outside (crate::text).
-        for (cell, name) in rec.iter().zip(headers.iter()) {
-            if crate::text::forbidden_char(cell).is_some() {
-                let name = if crate::text::forbidden_char(name).is_some() {
-                    "?"
-                } else {
-                    name
-                };
-                crate::text::check(&format!("numbers[{i}].{name}"), cell, &mut text_errors);
+
+    /// After the whole input: the problems, in the order the checks come (text, shape, entries),
+    /// or what is to be written.
+    fn finish(self, format: Format) -> StockResult<Checked> {
+        if !self.text.is_empty() {
+            return Err(StockError::Invalid(self.text));
+        }
+        if format == Format::Json && !self.numbers_seen {
+            return Err(StockError::field("numbers", "is required"));
+        }
+        if !self.shape.is_empty() {
+            return Err(StockError::Invalid(self.shape));
+        }
+        let total = self.validator.finish()?;
+        let spool = self
+            .spool
+            .ok_or_else(|| StockError::Internal("the valid entries were not kept".into()))?
+            .finish()
+            .map_err(StockError::spool)?;
+        Ok(Checked {
+            spool,
+            total,
+            locales: self.locales,
+        })
+    }
+}
+
+/// Reads, checks and imports stock from `input` (the body of an import, a file), without
+/// holding its entries in memory: the input is parsed and checked entry by entry, the valid
+/// entries wait in a temporary file ([`spool`]), and only when the whole input is valid are
+/// they written, in the order given. Any problem: nothing is written. Numbers already known are
+/// duplicates. Then open requests are fulfilled.
+///
+/// The input is read to its end even when an early problem already refuses it, so that whoever
+/// sends it is not cut off before the answer. A single JSON string, number or field name, or a
+/// CSV row, longer than [`input::MAX_TOKEN`] bytes is refused.
+pub async fn import_from<R: Read + Send + 'static>(
+    state: &AppState,
+    format: Format,
+    input: R,
+) -> StockResult<ImportResult> {
+    let checked = tokio::task::spawn_blocking(move || check_input(format, input))
+        .await
+        .map_err(|e| StockError::Internal(format!("checking the input stopped: {e}")))??;
+    write_checked(state, checked).await
+}
+
+/// Parses and checks the whole input (blocking).
+fn check_input<R: Read>(format: Format, input: R) -> StockResult<Checked> {
+    let mut guarded = input::Guard::new(input, format);
+    let mut check = Check::new()?;
+    let parsed = match format {
+        Format::Csv => input::csv(&mut guarded, &mut check),
+        Format::Json => input::json(&mut guarded, &mut check),
+    };
+    if parsed.is_err() {
+        // Refused before the end: read the rest (its size is the caller's to bound).
+        let _ = io::copy(&mut guarded.into_inner(), &mut io::sink());
+    }
+    parsed?;
+    check.finish(format)
+}
+
+/// Runs read back from the spool per message from its reader thread.
+const READ_BATCH: usize = 4_096;
+
+/// Writes the spooled runs, read back on a blocking thread and handed over in batches.
+async fn write_checked(state: &AppState, checked: Checked) -> StockResult<ImportResult> {
+    let Checked {
+        mut spool,
+        total,
+        locales,
+    } = checked;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Vec<StockRun>>>(2);
+    let reader = tokio::task::spawn_blocking(move || {
+        loop {
+            let mut batch = Vec::with_capacity(READ_BATCH);
+            let read = (|| {
+                while batch.len() < READ_BATCH {
+                    match spool.next_run()? {
+                        Some(run) => batch.push(run),
+                        None => break,
+                    }
+                }
+                Ok(())
+            })();
+            let last = batch.len() < READ_BATCH || read.is_err();
+            // A closed channel: the writer stopped (and says why).
+            if tx.blocking_send(read.map(|()| batch)).is_err() || last {
+                return;
             }
         }
-        let get = |k: usize| {
-            cols[k]
-                .and_then(|c| rec.get(c))
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        let count = match get(2) {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| {
-                StockError::field(format!("numbers[{i}].count"), "must be a whole number")
-            })?),
-            None => None,
-        };
-        out.push(StockEntry {
-            phone_number: get(0),
-            start: get(1),
-            count,
-            country_code: get(3),
-            phone_number_type: get(4),
-            area_code: get(5),
-            city: get(6),
-            region: get(7),
-        });
+    });
+    let mut writer = Writer::new(state);
+    let written = async {
+        while let Some(batch) = rx.recv().await {
+            for run in batch.map_err(StockError::spool)? {
+                writer.push(run).await?;
+            }
+        }
+        writer.finish(total, &locales).await
     }
-    if !text_errors.is_empty() {
-        return Err(StockError::Invalid(text_errors));
-    }
-    Ok(out)
+    .await;
+    drop(rx);
+    let _ = reader.await;
+    written
 }
 
 /// Writes the blocks to stock and fulfils open requests. Numbers already known are duplicates.
+/// (The blocks are held by the caller: for stock built in code, such as the demo's; imports of
+/// outside input go through [`import_from`].)
 ///
 /// Consecutive entries with the same attributes are joined into one run; runs are cut at
 /// multiples of `ROWS_PER_TX` (never inside a tracked block) and packed into transactions
 /// of at most that many numbers, in the order given.
 pub async fn import(state: &AppState, blocks: &[StockBlock]) -> StockResult<ImportResult> {
     let total: i64 = blocks.iter().map(|b| b.count).sum();
-    let mut added: u64 = 0;
-    let mut batch: Vec<StockRun> = Vec::new();
-    let mut in_batch: i64 = 0;
-    for run in joined(blocks) {
+    let mut locales = Locales::default();
+    let mut writer = Writer::new(state);
+    for b in blocks {
+        locales.add(b);
+        writer.push(b.clone()).await?;
+    }
+    writer.finish(total, &locales).await
+}
+
+/// Writes runs in transactions as they come.
+struct Writer<'a> {
+    state: &'a AppState,
+    /// The run being extended by the runs that continue it.
+    pending: Option<StockRun>,
+    batch: Vec<StockRun>,
+    in_batch: i64,
+    added: u64,
+}
+
+impl<'a> Writer<'a> {
+    fn new(state: &'a AppState) -> Self {
+        Writer {
+            state,
+            pending: None,
+            batch: Vec::new(),
+            in_batch: 0,
+            added: 0,
+        }
+    }
+
+    async fn push(&mut self, run: StockRun) -> StockResult<()> {
+        if let Some(p) = &mut self.pending
+            && spool::continues(p, &run)
+        {
+            p.count += run.count;
+            return Ok(());
+        }
+        if let Some(done) = self.pending.replace(run) {
+            self.cut(done).await?;
+        }
+        Ok(())
+    }
+
+    /// Cuts a joined run at multiples of `ROWS_PER_TX` into the batches.
+    async fn cut(&mut self, run: StockRun) -> StockResult<()> {
         let mut first = run.first;
         let end = run.first + run.count;
         while first < end {
             let cut = ((first / ROWS_PER_TX + 1) * ROWS_PER_TX).min(end);
             let count = cut - first;
-            if in_batch + count > ROWS_PER_TX || batch.len() == RUNS_PER_TX {
-                added += write_runs(state, &batch).await?;
-                batch.clear();
-                in_batch = 0;
+            if self.in_batch + count > ROWS_PER_TX || self.batch.len() == RUNS_PER_TX {
+                self.added += write_runs(self.state, &self.batch).await?;
+                self.batch.clear();
+                self.in_batch = 0;
             }
-            batch.push(StockRun {
+            self.batch.push(StockRun {
                 first,
                 count,
                 ..run.clone()
             });
-            in_batch += count;
+            self.in_batch += count;
             first = cut;
         }
+        Ok(())
     }
-    if !batch.is_empty() {
-        added += write_runs(state, &batch).await?;
+
+    /// Writes what is left, then fulfils the open requests this stock can serve.
+    async fn finish(mut self, total: i64, locales: &Locales) -> StockResult<ImportResult> {
+        if let Some(done) = self.pending.take() {
+            self.cut(done).await?;
+        }
+        if !self.batch.is_empty() {
+            self.added += write_runs(self.state, &self.batch).await?;
+        }
+        // Only the open requests this stock can serve are tried: their number does not grow
+        // with the open requests for other places.
+        let scope = match &locales.set {
+            Some(set) => {
+                let list: Vec<Criteria> = set.iter().cloned().collect();
+                crate::orders::fulfil(self.state, crate::orders::Fulfil::Stock(&list), None).await
+            }
+            None => crate::orders::fulfil(self.state, crate::orders::Fulfil::All, None).await,
+        };
+        scope.map_err(|e| StockError::Fulfil(Box::new(e)))?;
+        Ok(ImportResult {
+            added: self.added as i64,
+            duplicates: total - self.added as i64,
+        })
     }
-    // Only the open requests this stock can serve are tried: their number does not grow with
-    // the open requests for other places.
-    let locales: Vec<Criteria> = blocks
-        .iter()
-        .map(StockRun::criteria)
-        .collect::<std::collections::HashSet<_>>()
-        .into_iter()
-        .collect();
-    crate::orders::fulfil(state, crate::orders::Fulfil::Stock(&locales), None)
-        .await
-        .map_err(|e| StockError::Fulfil(Box::new(e)))?;
-    Ok(ImportResult {
-        added: added as i64,
-        duplicates: total - added as i64,
-    })
 }
 
-/// The entries as runs, each joined with the next when that continues it with the same
-/// attributes.
-fn joined(blocks: &[StockBlock]) -> Vec<StockRun> {
-    let mut runs: Vec<StockRun> = Vec::new();
-    for b in blocks {
-        if let Some(last) = runs.last_mut()
-            && last.first + last.count == b.first
-            && last.country_code == b.country_code
-            && last.phone_number_type == b.phone_number_type
-            && last.area_code == b.area_code
-            && last.city == b.city
-            && last.region == b.region
-        {
-            last.count += b.count;
-            continue;
+/// Most distinct locales an import keeps to fulfil requests for; an import of more tries every
+/// open request instead.
+const MAX_LOCALES: usize = 1_000;
+
+/// The locales (country, type, area code, city, region) of an import's stock.
+#[derive(Debug)]
+struct Locales {
+    /// `None`: more than [`MAX_LOCALES`].
+    set: Option<HashSet<Criteria>>,
+}
+
+impl Default for Locales {
+    fn default() -> Self {
+        Locales {
+            set: Some(HashSet::new()),
         }
-        runs.push(b.clone());
     }
-    runs
+}
+
+impl Locales {
+    fn add(&mut self, run: &StockRun) {
+        let Some(set) = &mut self.set else { return };
+        let c = run.criteria();
+        if set.contains(&c) {
+            return;
+        }
+        if set.len() == MAX_LOCALES {
+            self.set = None;
+        } else {
+            set.insert(c);
+        }
+    }
 }
 
 async fn write_runs(state: &AppState, runs: &[StockRun]) -> StockResult<u64> {

@@ -1,7 +1,7 @@
 //! Operator endpoints under `/admin/v1` (docs/api.md): accounts and keys, stock, restrictions and
 //! the review of number requests.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::JsonList;
 use super::extract::{
-    JsonBody, Operator, OptionalJson, QueryParams, RawBody, paged, parse_object, path_id,
+    JsonBody, Operator, OptionalJson, QueryParams, body_reader, drain, media_type, paged, path_id,
+    payload_too_large,
 };
 use super::requests::{ReasonBody, RequiredReasonBody, request_filter};
 use crate::AppState;
@@ -21,7 +22,7 @@ use crate::model::{
     Account, ImportResult, NewAccount, NewApiKey, NumberRequest, Restrictions, StockSummary,
 };
 use crate::rules;
-use crate::stock::{self, StockEntry};
+use crate::stock;
 use crate::store::{accounts, inventory, requests};
 
 /// Largest stock import body (JSON or CSV): about ten million CSV rows of single numbers would
@@ -175,6 +176,9 @@ pub struct ImportBody {
 }
 
 /// One JSON import entry (`count` may be any JSON number; it is checked as a whole number).
+/// (The OpenAPI document's shape of the body: the server reads it as a stream, entry by entry, in
+/// `crate::stock`, not through this type.)
+#[allow(dead_code)]
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportEntryJson {
@@ -208,64 +212,45 @@ fn import_entries_schema() -> utoipa::openapi::schema::Array {
 }
 
 /// Add stock as JSON or CSV; then open requests are fulfilled, oldest first.
+///
+/// The body (up to 512 MiB) is read as a stream and checked entry by entry; nothing is written
+/// unless every entry is valid. The first 50 problems are listed (`messageDetail` says how many
+/// more there are). One JSON string, number or field name, or one CSV row, may be at most 64 KiB.
 #[utoipa::path(post, path = "/admin/v1/inventory", tag = "Operator",
-    request_body(content = ImportBody, description = "application/json, or text/csv whose header row names phoneNumber or start,count and countryCode,phoneNumberType,areaCode,city,region",
+    request_body(content = ImportBody, description = "application/json, or text/csv whose header row names phoneNumber or start,count and countryCode,phoneNumberType,areaCode,city,region; up to 512 MiB",
         content_type = "application/json"),
-    responses((status = 200, body = ImportResult), (status = 400, description = "VALIDATION_FAILED, MALFORMED_JSON", body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ImportResult), (status = 400, description = "VALIDATION_FAILED (the first 50 problems; a CSV row or JSON token over 64 KiB), MALFORMED_JSON", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than 512 MiB", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: a body that is neither JSON nor CSV", body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("adminToken" = [])))]
 async fn import_stock(
     State(state): State<AppState>,
     _: Operator,
-    body: RawBody,
+    req: Request,
 ) -> ApiResult<axum::Json<ImportResult>> {
-    let entries = match body.content_type.as_str() {
-        "text/csv" | "application/csv" => stock::parse_csv(&body.bytes)?,
-        ct if ct == "application/json" || ct.ends_with("+json") => {
-            let (parsed, _) = parse_object::<ImportBody>(&body.bytes)?;
-            let Some(list) = parsed.numbers else {
-                return Err(ApiError::field("numbers", "is required"));
-            };
-            let mut errors = Vec::new();
-            let entries = list
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| StockEntry {
-                    count: e.count.and_then(|n| {
-                        let v = rules::whole(&n);
-                        if v.is_none() {
-                            errors.push(FieldError::new(
-                                format!("numbers[{i}].count"),
-                                "must be a whole number",
-                            ));
-                        }
-                        v
-                    }),
-                    phone_number: e.phone_number,
-                    start: e.start,
-                    country_code: e.country_code,
-                    phone_number_type: e.phone_number_type,
-                    area_code: e.area_code,
-                    city: e.city,
-                    region: e.region,
-                })
-                .collect();
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            entries
-        }
-        _ if body.bytes.is_empty() => return Err(ApiError::malformed("a body is required")),
+    let format = match media_type(req.headers()).as_str() {
+        "text/csv" | "application/csv" => stock::Format::Csv,
+        ct if ct == "application/json" || ct.ends_with("+json") => stock::Format::Json,
         _ => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send stock as application/json or text/csv.",
-            ));
+            return Err(match drain(req.into_body(), IMPORT_BODY_LIMIT).await {
+                None => payload_too_large(),
+                Some(0) => ApiError::malformed("a body is required"),
+                Some(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "Send stock as application/json or text/csv.",
+                ),
+            });
         }
     };
-    let blocks = stock::validate(entries)?;
-    Ok(axum::Json(stock::import(&state, &blocks).await?))
+    // Read as it arrives: parsed and checked entry by entry on a blocking thread, the valid
+    // entries kept in a temporary file until the whole body is known to be valid.
+    let (body, over) = body_reader(req.into_body(), IMPORT_BODY_LIMIT);
+    let result = stock::import_from(&state, format, body).await;
+    if over.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(payload_too_large());
+    }
+    Ok(axum::Json(result?))
 }
 
 /// Stock counts per country, type, area code, city and region.

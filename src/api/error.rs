@@ -218,7 +218,26 @@ impl From<ProfileError> for ApiError {
 impl From<StockError> for ApiError {
     fn from(e: StockError) -> Self {
         match e {
-            StockError::Invalid(errors) => ApiError::validation(errors),
+            StockError::Invalid(problems) => {
+                let (unlisted, listed) = (problems.unlisted(), problems.listed.len());
+                let e = ApiError::validation(problems.listed);
+                if unlisted == 0 {
+                    e
+                } else {
+                    e.detail(format!(
+                        "The first {listed} problems are listed; there are {unlisted} more. Nothing was imported."
+                    ))
+                }
+            }
+            StockError::Malformed(detail) => ApiError::malformed(detail),
+            StockError::Read(e) => ApiError::field(
+                "body",
+                format!("the body could not be read to its end: {e}"),
+            ),
+            StockError::Internal(why) => {
+                tracing::error!(error = %why, "stock import failed");
+                ApiError::internal()
+            }
             StockError::Store(e) => e.into(),
             StockError::Fulfil(e) => (*e).into(),
         }

@@ -2,6 +2,8 @@
 //! parameters and pagination.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
@@ -172,11 +174,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 async fn body_bytes(req: Request, state: &AppState) -> ApiResult<Bytes> {
     Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "The body is larger than allowed.",
-            )
+            payload_too_large()
         } else {
             ApiError::malformed(e.body_text())
         }
@@ -283,42 +281,66 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
     }
 }
 
-/// The raw body with its content type, for the stock import (JSON or CSV, up to
-/// [`super::admin::IMPORT_BODY_LIMIT`]).
-pub struct RawBody {
-    pub content_type: String,
-    pub bytes: Bytes,
+/// The answer to a body larger than its call allows.
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "The body is larger than allowed.",
+    )
 }
 
-impl FromRequest<AppState> for RawBody {
-    type Rejection = ApiError;
+/// The media type of a request's `Content-Type` (lower case, without parameters).
+pub fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        let _ = state;
-        let bytes = axum::body::to_bytes(req.into_body(), super::admin::IMPORT_BODY_LIMIT)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    "The body is larger than allowed.",
-                )
-            })?;
-        Ok(RawBody {
-            content_type,
-            bytes,
-        })
+/// A request body as a blocking reader, for a parser on a blocking thread
+/// (`tokio::task::spawn_blocking`): the body is read as the parser asks for it, never held whole.
+/// Past `limit` bytes the reader fails and the returned flag is set (answer
+/// [`payload_too_large`] then, whatever the parser made of the failure).
+pub fn body_reader(
+    body: axum::body::Body,
+    limit: usize,
+) -> (impl std::io::Read + Send + 'static, Arc<AtomicBool>) {
+    use futures::StreamExt;
+    let over = Arc::new(AtomicBool::new(false));
+    let flag = over.clone();
+    let mut seen: usize = 0;
+    let chunks = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            flag.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("the body is larger than allowed"));
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(chunks));
+    (reader, over)
+}
+
+/// Reads a body to its end without keeping it: its size, or `None` past `limit` bytes (or when
+/// it cannot be read).
+pub async fn drain(body: axum::body::Body, limit: usize) -> Option<usize> {
+    use futures::StreamExt;
+    let mut chunks = body.into_data_stream();
+    let mut seen: usize = 0;
+    while let Some(chunk) = chunks.next().await {
+        seen = seen.saturating_add(chunk.ok()?.len());
+        if seen > limit {
+            return None;
+        }
     }
+    Some(seen)
 }
 
 /// Query-string parameters (the last of a repeated name wins). A value (or name) holding control

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::customer::{PER_PAGE, page_of, request_table_operator};
 use super::views::{self, Flash, Nav, csrf, status, time, time_ms};
@@ -18,6 +19,9 @@ use crate::model::ImportResult;
 use crate::profiles::{Decision, ProfileError};
 use crate::store::{accounts, deliveries, inventory, profiles, requests, sessions};
 use crate::{orders, stock};
+
+/// Longest form field of the stock upload other than the file (the CSRF token is far shorter).
+const FORM_FIELD_LIMIT: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -277,23 +281,47 @@ async fn import(
         return Err(super::forbidden_csrf());
     };
     let mut form = FormData::default();
-    let mut file = None;
+    // The file goes to a temporary file as it arrives (an upload may be hundreds of megabytes);
+    // the import then reads it from there as a stream.
+    let mut file: Option<(tokio::fs::File, u64)> = None;
+    let unreadable = || {
+        super::error_page(
+            StatusCode::BAD_REQUEST,
+            "Upload failed",
+            "The file could not be read; nothing was imported.",
+        )
+    };
     loop {
         match multipart.next_field().await {
-            Ok(Some(field)) => {
+            Ok(Some(mut field)) => {
                 let name = field.name().unwrap_or("").to_string();
-                let Ok(bytes) = field.bytes().await else {
-                    return Err(super::error_page(
-                        StatusCode::BAD_REQUEST,
-                        "Upload failed",
-                        "The file could not be read; nothing was imported.",
-                    ));
-                };
                 if name == "file" {
-                    file = Some(bytes);
+                    let mut out = tokio::fs::File::from_std(tempfile::tempfile().or_500()?);
+                    let mut size: u64 = 0;
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(chunk)) => {
+                                size += chunk.len() as u64;
+                                out.write_all(&chunk).await.or_500()?;
+                            }
+                            Ok(None) => break,
+                            Err(_) => return Err(unreadable()),
+                        }
+                    }
+                    file = Some((out, size));
                 } else {
+                    let mut value = Vec::new();
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(chunk)) if value.len() + chunk.len() <= FORM_FIELD_LIMIT => {
+                                value.extend_from_slice(&chunk)
+                            }
+                            Ok(Some(_)) | Err(_) => return Err(unreadable()),
+                            Ok(None) => break,
+                        }
+                    }
                     form.pairs
-                        .push((name, String::from_utf8_lossy(&bytes).into_owned()));
+                        .push((name, String::from_utf8_lossy(&value).into_owned()));
                 }
             }
             Ok(None) => break,
@@ -308,12 +336,16 @@ async fn import(
     }
     // The token is checked before the file is looked at: without it nothing is imported.
     c.check_csrf(&form)?;
-    let result = match file.filter(|f| !f.is_empty()) {
+    let result = match file.filter(|(_, size)| *size > 0) {
         None => Err(ApiError::field("file", "choose a CSV file")),
-        Some(bytes) => match stock::parse_csv(&bytes).and_then(stock::validate) {
-            Ok(blocks) => stock::import(&state, &blocks).await.map_err(ApiError::from),
-            Err(e) => Err(ApiError::from(e)),
-        },
+        Some((mut f, _)) => {
+            f.flush().await.or_500()?;
+            f.seek(std::io::SeekFrom::Start(0)).await.or_500()?;
+            let f = f.into_std().await;
+            stock::import_from(&state, stock::Format::Csv, f)
+                .await
+                .map_err(ApiError::from)
+        }
     };
     let (code, answer) = match result {
         Ok(ImportResult { added, duplicates }) => (
@@ -330,6 +362,7 @@ async fn import(
             html! {
                 div.flash.flash-error role="alert" #import-result {
                     "Nothing was imported: " (e.body.message)
+                    @if let Some(detail) = &e.body.message_detail { " " (detail) }
                     @if !e.body.errors.is_empty() {
                         ul { @for fe in e.body.errors.iter().take(20) { li { strong { (fe.field) } ": " (fe.message) } } }
                     }

@@ -408,6 +408,87 @@ async fn sign_out_and_the_idle_timeout_end_a_session() {
     );
 }
 
+/// A `multipart/form-data` body with these fields in this order (a field named `file` is sent as
+/// a CSV file), and its content type.
+fn multipart(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = "numberdesk-test-boundary-7f3a";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!("--{boundary}\r\n"));
+        if *name == "file" {
+            body.push_str("Content-Disposition: form-data; name=\"file\"; filename=\"stock.csv\"\r\nContent-Type: text/csv\r\n\r\n");
+        } else {
+            body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+            ));
+        }
+        body.push_str(value);
+        body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(app: &TestApp, s: &Session, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let (ct, body) = multipart(fields);
+    let res = raw_client()
+        .post(app.url("/console/stock/import"))
+        .header("cookie", &s.cookie)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_stock_page_imports_an_uploaded_csv_whatever_the_order_of_the_form_fields() {
+    let app = spawn_app().await;
+    let op = sign_in(&app, &[("kind", "operator"), ("token", ADMIN_TOKEN)]).await;
+    let mut csv = String::from(
+        "phoneNumber,start,count,countryCode,phoneNumberType,areaCode,city,region\n\
+         ,+31301000000,25,NL,LOCAL,30,Utrecht,\n",
+    );
+    for i in 0..20_000u64 {
+        csv.push_str(&format!(
+            "+{},,,NL,LOCAL,20,Amsterdam,\n",
+            31_201_000_000 + 2 * i
+        ));
+    }
+    // Without the form's token nothing is imported, even with the file first.
+    let (status, _) = upload(&app, &op, &[("file", &csv), ("csrf", "made-up")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(app.stock_summary().await.is_empty());
+
+    let (status, page) = upload(&app, &op, &[("csrf", &op.csrf), ("file", &csv)]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<strong>20025</strong> added, <strong>0</strong> duplicates"),
+        "{page}"
+    );
+    // The file before the token: the same import, now all duplicates.
+    let (status, page) = upload(&app, &op, &[("file", &csv), ("csrf", &op.csrf)]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<strong>0</strong> added, <strong>20025</strong> duplicates"),
+        "{page}"
+    );
+
+    // A bad last row: nothing of the file is imported, and the page names the row's field.
+    let mut bad = csv.replace("+3120", "+3140");
+    bad.push_str("+12125559999,,,NL,LOCAL,20,Amsterdam,\n");
+    let (status, page) = upload(&app, &op, &[("csrf", &op.csrf), ("file", &bad)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("Nothing was imported"), "{page}");
+    assert!(page.contains("numbers[20001].phoneNumber"), "{page}");
+    assert_eq!(app.stock_counts("NL", "LOCAL", "20").await.total, 20_000);
+    // No file chosen.
+    let (status, page) = upload(&app, &op, &[("csrf", &op.csrf), ("file", "")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("choose a CSV file"), "{page}");
+}
+
 #[tokio::test]
 async fn a_customer_session_cannot_open_operator_pages_nor_other_accounts_requests() {
     let app = spawn_app().await;

@@ -16,6 +16,7 @@ mod email_confirm;
 mod errors;
 mod hardening;
 mod idempotency;
+mod import_stream;
 mod inventory;
 mod multi_instance;
 mod notify;
