@@ -14,6 +14,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
 COPY benches benches
+COPY tools tools
 RUN cargo build --release --locked --bin numberdesk \
  && strip --strip-unneeded target/release/numberdesk
 

@@ -121,7 +121,7 @@ const ADMIN: &str = "/admin/v1";
 
 /// The benches' set-up (an account with an approved NL `LOCAL` profile, written straight to the
 /// database), shared with `db-create`.
-#[path = "../../benches/common/mod.rs"]
+#[path = "../benches/common/mod.rs"]
 mod common;
 
 fn main() -> anyhow::Result<()> {
