@@ -614,7 +614,7 @@ async fn run_confirmations(
                 }))
                 .await;
                 if !sent.is_empty()
-                    && let Err(e) = emails::record_confirmations(&state.db, &sent).await
+                    && let Err(e) = deliveries::record_attempts(&state.db, &sent).await
                 {
                     tracing::warn!(error = %e, "recording confirmation messages failed; the leases will expire");
                 }

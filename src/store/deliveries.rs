@@ -41,18 +41,8 @@ pub async fn lease_due(
     limit: i64,
     hourly_limit: u32,
 ) -> Result<(Vec<Leased>, usize), StoreError> {
-    // On SQLite the lease needs the one writer that creates wait for: first look, on this
-    // thread, whether anything is due at all (mostly nothing, for a channel that is not used).
-    if let Some(local) = db.local() {
-        let due = local.query(
-            "SELECT 1 FROM deliveries WHERE state = 'pending' AND channel = ?1 AND next_attempt_ms <= ?2 \
-             AND (lease_until_ms IS NULL OR lease_until_ms < ?2) LIMIT 1",
-            &[&channel.as_str(), &now],
-            |_| Ok::<_, sqlx::Error>(()),
-        )?;
-        if due.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
+    if nothing_due(db, Outbox::Deliveries, Some(channel), now)? {
+        return Ok((Vec::new(), 0));
     }
     let sql = format!(
         "WITH due AS MATERIALIZED (\
@@ -115,17 +105,8 @@ pub async fn lease_due(
         .iter()
         .map(|d| (d.account_id.clone(), d.id.clone()))
         .collect();
-    let budget = super::emails::take_budget(&mut tx, &items, hourly_limit, now).await?;
-    for (id, free_at) in &budget.deferred {
-        sqlx::query(
-            "UPDATE deliveries SET lease_until_ms = NULL, next_attempt_ms = $1, last_error = $2 WHERE id = $3",
-        )
-        .bind(free_at)
-        .bind(super::emails::budget_note(hourly_limit, *free_at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let budget =
+        super::emails::take_budget(&mut tx, Outbox::Deliveries, &items, hourly_limit, now).await?;
     tx.commit().await?;
     leased.retain(|d| budget.granted.contains(&d.id));
     Ok((leased, budget.deferred.len()))
@@ -145,32 +126,109 @@ pub enum Outcome {
     },
 }
 
-/// Records attempts of leased deliveries, in one transaction (one commit for many attempts).
-/// Each update is guarded by its lease, so a worker whose lease ran out (and whose delivery
-/// another worker took over) cannot overwrite the newer record.
-pub async fn record_attempts(db: &Db, done: &[(Leased, i64, Outcome)]) -> Result<(), sqlx::Error> {
+/// The two outbox tables. They share the lease, attempt and budget columns, so leasing, budget
+/// deferrals and the record of attempts are written once for both.
+#[derive(Debug, Clone, Copy)]
+pub enum Outbox {
+    /// `deliveries`: status-event callbacks and e-mails.
+    Deliveries,
+    /// `confirmation_mails`: e-mail address confirmation messages.
+    ConfirmationMails,
+}
+
+impl Outbox {
+    /// The table's name, for statements that differ only in it.
+    pub(super) fn table(self) -> &'static str {
+        match self {
+            Outbox::Deliveries => "deliveries",
+            Outbox::ConfirmationMails => "confirmation_mails",
+        }
+    }
+}
+
+/// Whether an outbox surely has nothing due at `now` (of `channel`, when given). On SQLite a
+/// lease needs the one writer that creates wait for, so this looks first, on the calling
+/// thread (mostly nothing is due, for a channel that is not used). On PostgreSQL: false, the
+/// lease itself looks.
+pub(super) fn nothing_due(
+    db: &Db,
+    outbox: Outbox,
+    channel: Option<Channel>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(local) = db.local() else {
+        return Ok(false);
+    };
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE state = 'pending' AND next_attempt_ms <= ?1 \
+         AND (lease_until_ms IS NULL OR lease_until_ms < ?1){} LIMIT 1",
+        outbox.table(),
+        if channel.is_some() {
+            " AND channel = ?2"
+        } else {
+            ""
+        }
+    );
+    let channel = channel.map(Channel::as_str);
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&now];
+    if let Some(c) = &channel {
+        params.push(c);
+    }
+    let due = local.query(&sql, &params, |_| Ok::<_, sqlx::Error>(()))?;
+    Ok(due.is_empty())
+}
+
+/// A leased row of an outbox, whose attempt [`record_attempts`] writes.
+pub trait OutboxRow {
+    /// The table the row is in.
+    const OUTBOX: Outbox;
+    fn id(&self) -> &str;
+    /// The lease the row was taken with, which guards the record of its attempt.
+    fn lease_until_ms(&self) -> i64;
+}
+
+impl OutboxRow for Leased {
+    const OUTBOX: Outbox = Outbox::Deliveries;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn lease_until_ms(&self) -> i64 {
+        self.lease_until_ms
+    }
+}
+
+/// Records attempts (`(row, attempted at, outcome)`) of leased outbox rows, in one transaction
+/// (one commit for many attempts). Each update is guarded by its lease, so a worker whose lease
+/// ran out (and whose row another worker took over) cannot overwrite the newer record.
+pub async fn record_attempts<R: OutboxRow>(
+    db: &Db,
+    done: &[(R, i64, Outcome)],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE {} SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
+         next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
+         WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
+        R::OUTBOX.table()
+    );
     let mut tx = db.begin().await?;
-    for (d, at, outcome) in done {
+    for (row, at, outcome) in done {
         let (state, next, error) = match outcome {
             Outcome::Delivered => ("delivered", None, None),
             Outcome::Retry { next_ms, error } => ("pending", Some(*next_ms), Some(error.as_str())),
             Outcome::Failed { error } => ("failed", None, Some(error.as_str())),
         };
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
-             next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
-             WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
-        )
-        .bind(state)
-        .bind(*at)
-        .bind(error)
-        .bind(next)
-        .bind(&d.id)
-        .bind(d.lease_until_ms)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(&sql)
+            .bind(state)
+            .bind(*at)
+            .bind(error)
+            .bind(next)
+            .bind(row.id())
+            .bind(row.lease_until_ms())
+            .execute(&mut *tx)
+            .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The channel of a delivery row; one this version does not know names the row.

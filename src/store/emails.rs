@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sqlx::{AnyConnection, Row};
 
 use super::accounts::{hash_key, new_api_key};
-use super::deliveries::Outcome;
+use super::deliveries::{Outbox, OutboxRow, nothing_due};
 use super::{Db, StoreError, is_sqlite};
 use crate::domain::{format_ms, new_id};
 use crate::model::CompanyProfile;
@@ -441,9 +441,11 @@ pub struct Budgeted {
 
 /// Takes one e-mail from its account's hourly budget for each of `items` (account, message id),
 /// in order, inside the lease's transaction. Messages past an account's budget are deferred to
-/// the time its oldest counted minute leaves the window. `hourly_limit` 0: no budget.
+/// the time its oldest counted minute leaves the window: their rows in `outbox` lose the lease
+/// and wait until then, with a note. `hourly_limit` 0: no budget.
 pub async fn take_budget(
     conn: &mut AnyConnection,
+    outbox: Outbox,
     items: &[(String, String)],
     hourly_limit: u32,
     now: i64,
@@ -515,11 +517,23 @@ pub async fn take_budget(
             }
         }
     }
+    let defer = format!(
+        "UPDATE {} SET lease_until_ms = NULL, next_attempt_ms = $1, last_error = $2 WHERE id = $3",
+        outbox.table()
+    );
+    for (id, free_at) in &out.deferred {
+        sqlx::query(&defer)
+            .bind(free_at)
+            .bind(budget_note(hourly_limit, *free_at))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(out)
 }
 
 /// The `lastError` of a message that waits for its account's budget.
-pub fn budget_note(hourly_limit: u32, free_at: i64) -> String {
+fn budget_note(hourly_limit: u32, free_at: i64) -> String {
     format!(
         "waiting: the account's e-mail budget ({hourly_limit} per hour) is used up; next try at {}",
         format_ms(free_at)
@@ -552,16 +566,8 @@ pub async fn lease_confirmations(
     limit: i64,
     hourly_limit: u32,
 ) -> Result<(Vec<ConfirmationMail>, usize), StoreError> {
-    if let Some(local) = db.local() {
-        let due = local.query(
-            "SELECT 1 FROM confirmation_mails WHERE state = 'pending' AND next_attempt_ms <= ?1 \
-             AND (lease_until_ms IS NULL OR lease_until_ms < ?1) LIMIT 1",
-            &[&now],
-            |_| Ok::<_, sqlx::Error>(()),
-        )?;
-        if due.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
+    if nothing_due(db, Outbox::ConfirmationMails, None, now)? {
+        return Ok((Vec::new(), 0));
     }
     let mut tx = db.begin().await?;
     let sql = format!(
@@ -615,17 +621,14 @@ pub async fn lease_confirmations(
         .iter()
         .map(|m| (m.account_id.clone(), m.id.clone()))
         .collect();
-    let budget = take_budget(&mut tx, &items, hourly_limit, now).await?;
-    for (id, free_at) in &budget.deferred {
-        sqlx::query(
-            "UPDATE confirmation_mails SET lease_until_ms = NULL, next_attempt_ms = $1, last_error = $2 WHERE id = $3",
-        )
-        .bind(free_at)
-        .bind(budget_note(hourly_limit, *free_at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let budget = take_budget(
+        &mut tx,
+        Outbox::ConfirmationMails,
+        &items,
+        hourly_limit,
+        now,
+    )
+    .await?;
     mails.retain(|m| budget.granted.contains(&m.id));
     for m in &mut mails {
         m.token = new_api_key();
@@ -646,34 +649,14 @@ pub async fn lease_confirmations(
     Ok((mails, budget.deferred.len()))
 }
 
-/// Records attempts of leased confirmation messages, each guarded by its lease.
-pub async fn record_confirmations(
-    db: &Db,
-    done: &[(ConfirmationMail, i64, Outcome)],
-) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    for (m, at, outcome) in done {
-        let (state, next, error) = match outcome {
-            Outcome::Delivered => ("delivered", None, None),
-            Outcome::Retry { next_ms, error } => ("pending", Some(*next_ms), Some(error.as_str())),
-            Outcome::Failed { error } => ("failed", None, Some(error.as_str())),
-        };
-        sqlx::query(
-            "UPDATE confirmation_mails SET state = $1, attempts = attempts + 1, last_attempt_ms = $2, last_error = $3, \
-             next_attempt_ms = COALESCE($4, next_attempt_ms), lease_until_ms = NULL \
-             WHERE id = $5 AND state = 'pending' AND lease_until_ms = $6",
-        )
-        .bind(state)
-        .bind(*at)
-        .bind(error)
-        .bind(next)
-        .bind(&m.id)
-        .bind(m.lease_until_ms)
-        .execute(&mut *tx)
-        .await?;
+impl OutboxRow for ConfirmationMail {
+    const OUTBOX: Outbox = Outbox::ConfirmationMails;
+    fn id(&self) -> &str {
+        &self.id
     }
-    tx.commit().await?;
-    Ok(())
+    fn lease_until_ms(&self) -> i64 {
+        self.lease_until_ms
+    }
 }
 
 /// Deletes tokens that expired more than a day ago (their links only ever say "expired" for a
