@@ -10,14 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
-use super::extract::JsonList;
 use super::extract::{
     JsonBody, Operator, OptionalJson, QueryParams, body_reader, drain, media_type, paged, path_id,
     payload_too_large,
 };
+use super::extract::{JsonList, country_code, number_type};
 use super::requests::{ReasonBody, RequiredReasonBody, request_filter};
 use crate::AppState;
-use crate::domain::{PhoneNumberType, format_ms, is_country_code};
+use crate::domain::{PhoneNumberType, format_ms};
 use crate::model::{
     Account, ImportResult, NewAccount, NewApiKey, NumberRequest, Restrictions, StockSummary,
 };
@@ -291,20 +291,8 @@ fn path_country_and_type(
     kind: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<PhoneNumberType> {
-    if !is_country_code(country) {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    let kind = PhoneNumberType::parse(kind);
-    if kind.is_none() {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
-    kind
+    country_code(country, errors);
+    number_type(kind, errors)
 }
 
 /// Set the restrictions of a country and number type (the path wins over the body).
@@ -402,11 +390,11 @@ async fn list_all_requests(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    let account = q.uuid("accountId", &mut errors);
-    let filter = request_filter(&q, &mut errors, account);
-    ApiError::check(errors)?;
+    let (page, filter) = q.read(|q, errors| {
+        let page = q.page(errors);
+        let account = q.uuid("accountId", errors);
+        (page, request_filter(q, errors, account))
+    })?;
     let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
@@ -576,19 +564,20 @@ async fn list_deliveries(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    let filter = q.value("state").and_then(|s| {
-        let parsed = crate::domain::DeliveryState::parse(s);
-        if parsed.is_none() {
-            errors.push(FieldError::new(
-                "state",
-                "must be pending, delivered or failed",
-            ));
-        }
-        parsed
-    });
-    ApiError::check(errors)?;
+    let (page, filter) = q.read(|q, errors| {
+        let page = q.page(errors);
+        let filter = q.value("state").and_then(|s| {
+            let parsed = crate::domain::DeliveryState::parse(s);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    "state",
+                    "must be pending, delivered or failed",
+                ));
+            }
+            parsed
+        });
+        (page, filter)
+    })?;
     let (items, total) =
         crate::store::deliveries::list(&state.db, filter, page.skip, page.take).await?;
     let items: Vec<_> = items

@@ -245,12 +245,7 @@ async fn customer_log(
     customer: Customer,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    let mut filter = filter_of(&q, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let (page, mut filter) = q.read(|q, errors| (q.page(errors), filter_of(q, errors)))?;
     filter.account_id = Some(customer.account_id);
     listing(&state, page, filter, false).await
 }
@@ -266,14 +261,11 @@ async fn operator_log(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    let mut filter = filter_of(&q, &mut errors);
-    if let Some(id) = q.uuid("accountId", &mut errors) {
-        filter.account_id = Some(id);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let (page, filter) = q.read(|q, errors| {
+        let page = q.page(errors);
+        let mut filter = filter_of(q, errors);
+        filter.account_id = q.uuid("accountId", errors);
+        (page, filter)
+    })?;
     listing(&state, page, filter, true).await
 }

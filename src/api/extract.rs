@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ApiResult, FieldError};
 use crate::AppState;
-use crate::domain::parse_uuid;
+use crate::domain::{PhoneNumberType, parse_uuid};
 use crate::rules;
 use crate::store::accounts;
 
@@ -425,13 +425,46 @@ impl QueryParams {
 }
 
 impl QueryParams {
+    /// Reads the parameters with `read`, which notes every bad one in the list it is given; any
+    /// problem answers `VALIDATION_FAILED` naming all of them, in the order `read` found them.
+    pub fn read<'a, T>(
+        &'a self,
+        read: impl FnOnce(&'a Self, &mut Vec<FieldError>) -> T,
+    ) -> ApiResult<T> {
+        let mut errors = Vec::new();
+        let value = read(self, &mut errors);
+        ApiError::check(errors)?;
+        Ok(value)
+    }
+
     /// The page of a list that takes no other parameter; a bad `skip` or `take` is refused.
     pub fn page_only(&self) -> ApiResult<Page> {
-        let mut errors = Vec::new();
-        let page = self.page(&mut errors);
-        ApiError::check(errors)?;
-        Ok(page)
+        self.read(Self::page)
     }
+}
+
+/// A `countryCode` (path or query): an ISO 3166-1 alpha-2 code, else noted in `errors`.
+pub fn country_code<'a>(value: &'a str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
+    let valid = crate::domain::is_country_code(value).then_some(value);
+    if valid.is_none() {
+        errors.push(FieldError::new(
+            "countryCode",
+            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
+        ));
+    }
+    valid
+}
+
+/// A `phoneNumberType` (path or query): LOCAL, NATIONAL or TOLLFREE, else noted in `errors`.
+pub fn number_type(value: &str, errors: &mut Vec<FieldError>) -> Option<PhoneNumberType> {
+    let kind = PhoneNumberType::parse(value);
+    if kind.is_none() {
+        errors.push(FieldError::new(
+            "phoneNumberType",
+            "must be LOCAL, NATIONAL or TOLLFREE",
+        ));
+    }
+    kind
 }
 
 #[derive(Debug, Clone, Copy)]

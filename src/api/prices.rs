@@ -10,9 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
-use super::extract::{Customer, JsonBody, Operator, QueryParams, path_id};
+use super::extract::{
+    Customer, JsonBody, Operator, QueryParams, country_code, number_type, path_id,
+};
 use crate::AppState;
-use crate::domain::{PhoneNumberType, is_country_code};
 use crate::money::{Amount, Currency, Price};
 use crate::prices::{self, PriceEntry, PriceError};
 use crate::rules;
@@ -137,20 +138,8 @@ pub(crate) fn key_of(
     kind: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<(String, String)> {
-    let c = is_country_code(country).then(|| country.to_string());
-    if c.is_none() {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    let t = PhoneNumberType::parse(kind).map(|t| t.as_str().to_string());
-    if t.is_none() {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
+    let c = country_code(country, errors).map(str::to_string);
+    let t = number_type(kind, errors).map(|t| t.as_str().to_string());
     Some((c?, t?))
 }
 
@@ -266,9 +255,7 @@ async fn list_all(
     _: Operator,
     q: QueryParams,
 ) -> ApiResult<axum::Json<Vec<OperatorPriceView>>> {
-    let mut errors = Vec::new();
-    let account = q.uuid("accountId", &mut errors);
-    ApiError::check(errors)?;
+    let account = q.read(|q, errors| q.uuid("accountId", errors))?;
     // An unknown account has no entries (a filter, not a path).
     let entries = match prices::list(&state.db, account.as_deref()).await {
         Err(PriceError::AccountNotFound) => Vec::new(),
@@ -290,27 +277,13 @@ async fn customer_prices(
     customer: Customer,
     q: QueryParams,
 ) -> ApiResult<axum::Json<Vec<PriceView>>> {
-    let mut errors = Vec::new();
-    let country = q.value("countryCode");
-    if let Some(c) = country
-        && !is_country_code(c)
-    {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    let kind = q.value("phoneNumberType").map(PhoneNumberType::parse);
-    if let Some(None) = kind {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let kind = kind.flatten().map(|t| t.as_str());
+    // Both filters are optional; a value sent must be valid.
+    let (country, kind) = q.read(|q, errors| {
+        let country = q.value("countryCode").map(|c| country_code(c, errors));
+        let kind = q.value("phoneNumberType").map(|t| number_type(t, errors));
+        (country.flatten(), kind.flatten())
+    })?;
+    let kind = kind.map(|t| t.as_str());
     let entries = prices::effective(&state.db, &customer.account_id, country, kind).await?;
     Ok(axum::Json(entries.iter().map(PriceView::of).collect()))
 }

@@ -10,7 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
-use super::extract::{Customer, JsonBody, OptionalJson, QueryParams, json_text, paged, path_id};
+use super::extract::{
+    Customer, JsonBody, OptionalJson, QueryParams, country_code, json_text, number_type, paged,
+    path_id,
+};
 use crate::AppState;
 use crate::domain::{PhoneNumberType, RequestStatus, parse_uuid};
 use crate::idempotency::{Answer, Idempotency};
@@ -252,10 +255,10 @@ async fn list_requests(
     customer: Customer,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let page = q.page(&mut errors);
-    let filter = request_filter(&q, &mut errors, Some(customer.account_id));
-    ApiError::check(errors)?;
+    let (page, filter) = q.read(|q, errors| {
+        let page = q.page(errors);
+        (page, request_filter(q, errors, Some(customer.account_id)))
+    })?;
     let (items, total) = requests::list(&state.db, &filter, page.skip, page.take).await?;
     Ok(paged(items, page, total))
 }
@@ -431,22 +434,9 @@ async fn get_restrictions(
 /// The required `countryCode` and `phoneNumberType` query parameters.
 pub fn country_and_type(q: &QueryParams) -> ApiResult<(String, PhoneNumberType)> {
     let mut errors = Vec::new();
-    let country = q
-        .value("countryCode")
-        .filter(|c| crate::domain::is_country_code(c));
-    if country.is_none() {
-        errors.push(FieldError::new(
-            "countryCode",
-            "must be an ISO 3166-1 alpha-2 code, e.g. NL",
-        ));
-    }
-    let kind = q.value("phoneNumberType").and_then(PhoneNumberType::parse);
-    if kind.is_none() {
-        errors.push(FieldError::new(
-            "phoneNumberType",
-            "must be LOCAL, NATIONAL or TOLLFREE",
-        ));
-    }
+    // Both are required: a missing one is checked as an empty value.
+    let country = country_code(q.value("countryCode").unwrap_or(""), &mut errors);
+    let kind = number_type(q.value("phoneNumberType").unwrap_or(""), &mut errors);
     match (country, kind) {
         (Some(c), Some(k)) => Ok((c.to_string(), k)),
         _ => Err(ApiError::validation(errors)),

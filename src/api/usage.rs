@@ -282,11 +282,7 @@ async fn customer_usage(
     headers: HeaderMap,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let month = month_of(&q, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let month = q.read(month_of)?;
     answer(&state, &headers, Some(customer.account_id), month, false).await
 }
 
@@ -303,11 +299,7 @@ async fn operator_usage(
     headers: HeaderMap,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let month = month_of(&q, &mut errors);
-    let account = q.uuid("accountId", &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let (month, account) =
+        q.read(|q, errors| (month_of(q, errors), q.uuid("accountId", errors)))?;
     answer(&state, &headers, account, month, true).await
 }
