@@ -49,39 +49,43 @@ fn form(
             h1 { "Sign in to the console" }
             @if let Some(n) = note { div.flash.flash-warn role="status" { (n) } }
             div.signin {
-                section.card {
-                    h2 { "Customer" }
-                    p.muted { "Your account id and one of its API keys (the X-CM-PRODUCTTOKEN value)." }
-                    @if let Some(e) = customer_error { div.flash.flash-error role="alert" { (e) } }
-                    form method="post" action="/console/sign-in" {
-                        input type="hidden" name="kind" value="customer";
-                        (views::field("Account id", "account", None, html! {
-                            input #account name="account" type="text" required autocomplete="username"
-                                value=(account);
-                        }))
-                        (views::field("API key", "key", None, html! {
-                            input #key name="key" type="password" required autocomplete="current-password";
-                        }))
-                        button.primary type="submit" #customer-sign-in { "Sign in" }
-                    }
-                }
+                (card("customer", "Customer", "Your account id and one of its API keys (the X-CM-PRODUCTTOKEN value).", customer_error, html! {
+                    (views::field("Account id", "account", None, html! {
+                        input #account name="account" type="text" required autocomplete="username"
+                            value=(account);
+                    }))
+                    (views::field("API key", "key", None, html! {
+                        input #key name="key" type="password" required autocomplete="current-password";
+                    }))
+                    button.primary type="submit" #customer-sign-in { "Sign in" }
+                }))
                 @if state.config.admin_token.is_some() {
-                    section.card {
-                        h2 { "Operator" }
-                        p.muted { "The operator token of this installation." }
-                        @if let Some(e) = operator_error { div.flash.flash-error role="alert" { (e) } }
-                        form method="post" action="/console/sign-in" {
-                            input type="hidden" name="kind" value="operator";
-                            (views::field("Operator token", "token", None, html! {
-                                input #token name="token" type="password" required autocomplete="current-password";
-                            }))
-                            button.primary type="submit" #operator-sign-in { "Sign in as operator" }
-                        }
-                    }
+                    (card("operator", "Operator", "The operator token of this installation.", operator_error, html! {
+                        (views::field("Operator token", "token", None, html! {
+                            input #token name="token" type="password" required autocomplete="current-password";
+                        }))
+                        button.primary type="submit" #operator-sign-in { "Sign in as operator" }
+                    }))
                 }
             }
         },
     )
+}
+
+/// One sign-in form (`kind` customer or operator) in its card, with its error if the last try
+/// failed.
+fn card(kind: &str, heading: &str, hint: &str, error: Option<&str>, fields: Markup) -> Markup {
+    html! {
+        section.card {
+            h2 { (heading) }
+            p.muted { (hint) }
+            @if let Some(e) = error { div.flash.flash-error role="alert" { (e) } }
+            form method="post" action="/console/sign-in" {
+                input type="hidden" name="kind" value=(kind);
+                (fields)
+            }
+        }
+    }
 }
 
 /// The sign-in throttle per client address: the operator API's failed-authentication throttle

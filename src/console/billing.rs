@@ -12,7 +12,7 @@ use maud::{Markup, html};
 
 use super::customer::{PER_PAGE, page_of, urlencode};
 use super::views::{self, Flash, Nav, csrf, time_ms};
-use super::{Console, FormData, OperatorConsole, OrInternal, Who, html_page};
+use super::{Console, FormData, OperatorConsole, OrInternal, Posted, Who, html_page};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
@@ -315,10 +315,8 @@ async fn price_form_failed(
 
 async fn set_price(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let mut form = PriceForm::from_form(&data);
     let mut errors = Vec::new();
     let account = account_of(&form.account, &mut errors);
@@ -371,10 +369,8 @@ async fn set_price(
 
 async fn delete_price(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let form = PriceForm::from_form(&data);
     let mut errors = Vec::new();
     let account = account_of(&form.account, &mut errors);

@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use maud::html;
+use maud::{Markup, html};
 
-use super::{html_page, views};
+use super::headed_page;
 use crate::AppState;
 use crate::domain::now_ms;
 use crate::store::emails::{self, TokenState};
@@ -21,39 +21,37 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match emails::token_state(&state.db, &token, now_ms()).await {
-        Ok(TokenState::Valid { address }) => html_page(
-            StatusCode::OK,
-            views::bare(
-                "Confirm your e-mail address",
-                html! {
-                    h1 { "Confirm your e-mail address" }
-                    p { "Confirm that " strong #address { (address) } " may receive the status messages of number requests sent by numberdesk." }
-                    // No action: the form posts to this same address, also behind a proxy.
-                    form method="post" #confirm {
-                        button.primary type="submit" { "Confirm " (address) }
-                    }
-                    p.muted { "If you did not expect this, close this page: without confirmation the address receives nothing else." }
-                },
-            ),
-        ),
-        Ok(other) => not_usable(other),
-        Err(e) => unavailable(e),
-    }
+    let token = emails::token_state(&state.db, &token, now_ms()).await;
+    answer(token, "Confirm your e-mail address", |address| {
+        html! {
+            p { "Confirm that " strong #address { (address) } " may receive the status messages of number requests sent by numberdesk." }
+            // No action: the form posts to this same address, also behind a proxy.
+            form method="post" #confirm {
+                button.primary type="submit" { "Confirm " (address) }
+            }
+            p.muted { "If you did not expect this, close this page: without confirmation the address receives nothing else." }
+        }
+    })
 }
 
 async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match emails::confirm(&state.db, &token, now_ms()).await {
-        Ok(TokenState::Valid { address }) => html_page(
-            StatusCode::OK,
-            views::bare(
-                "E-mail address confirmed",
-                html! {
-                    h1 { "E-mail address confirmed" }
-                    p #confirmed { strong { (address) } " is confirmed. It now receives the status messages of number requests for every company profile of the account that lists it." }
-                },
-            ),
-        ),
+    let token = emails::confirm(&state.db, &token, now_ms()).await;
+    answer(token, "E-mail address confirmed", |address| {
+        html! {
+            p #confirmed { strong { (address) } " is confirmed. It now receives the status messages of number requests for every company profile of the account that lists it." }
+        }
+    })
+}
+
+/// The page of a token lookup: `title` over `valid`'s content for a usable link, else what is
+/// wrong with the link.
+fn answer(
+    token: Result<TokenState, crate::store::StoreError>,
+    title: &str,
+    valid: impl FnOnce(&str) -> Markup,
+) -> Response {
+    match token {
+        Ok(TokenState::Valid { address }) => headed_page(StatusCode::OK, title, valid(&address)),
         Ok(other) => not_usable(other),
         Err(e) => unavailable(e),
     }
@@ -95,14 +93,5 @@ fn unavailable(e: crate::store::StoreError) -> Response {
 
 /// A page that says what happened (no link to the console: the reader may have no account).
 fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
-    html_page(
-        status,
-        views::bare(
-            title,
-            html! {
-                h1 { (title) }
-                p #message { (text) }
-            },
-        ),
-    )
+    headed_page(status, title, html! { p #message { (text) } })
 }

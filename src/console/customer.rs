@@ -8,12 +8,12 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 
 use super::views::{self, Flash, Nav, csrf, status, time};
-use super::{CustomerConsole, FormData, OrInternal, html_page};
+use super::{CustomerConsole, FormData, OrInternal, Posted, html_page};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
 use crate::api::requests::CreateNumberRequest;
-use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus, parse_uuid};
+use crate::domain::{PhoneNumberType, ProfileStatus, RequestStatus};
 use crate::model::{CompanyProfile, NumberRequest};
 use crate::orders;
 use crate::store::{inventory, profiles, requests};
@@ -343,10 +343,8 @@ async fn order_page(
 
 async fn order_post(
     State(state): State<AppState>,
-    c: CustomerConsole,
-    data: FormData,
+    Posted(c, data): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
     let mut form = OrderForm::from_form(&data);
     if data.get("action") == Some("order") {
         match (form.profile.clone(), form.kind.clone()) {
@@ -676,9 +674,7 @@ async fn request_page(
     c: CustomerConsole,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let Some(row) = requests::get(&state.db, Some(&c.account_id), &id)
         .await
         .or_500()?
@@ -775,14 +771,10 @@ async fn request_page(
 
 async fn cancel(
     State(state): State<AppState>,
-    c: CustomerConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(c, data): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let reason = data.text("reason");
     let to = format!("/console/requests/{id}");
     let flash = match orders::cancel(&state, &c.account_id, &id, reason)
@@ -882,10 +874,8 @@ async fn release_page(
 
 async fn release(
     State(state): State<AppState>,
-    c: CustomerConsole,
-    data: FormData,
+    Posted(c, data): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
     let Some(number) = number_param(data.get("number")) else {
         return Err(super::not_found_page());
     };

@@ -38,6 +38,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 
 use crate::AppState;
+use crate::domain::parse_uuid;
 use crate::store::sessions::{self, Lookup, Session, SessionKind};
 use views::Flash;
 
@@ -141,18 +142,29 @@ pub fn html_page(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
-/// A plain error page (no session needed).
-pub fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
+/// A page without a session: `title` as its heading over `content`.
+pub fn headed_page(status: StatusCode, title: &str, content: Markup) -> Response {
     html_page(
         status,
         views::bare(
             title,
             html! {
                 h1 { (title) }
-                p { (text) }
-                p { a href="/console/" { "Back to the console" } }
+                (content)
             },
         ),
+    )
+}
+
+/// A plain error page (no session needed).
+pub fn error_page(status: StatusCode, title: &str, text: &str) -> Response {
+    headed_page(
+        status,
+        title,
+        html! {
+            p { (text) }
+            p { a href="/console/" { "Back to the console" } }
+        },
     )
 }
 
@@ -307,14 +319,19 @@ pub struct CustomerConsole {
     pub account_id: String,
 }
 
-impl FromRequestParts<AppState> for CustomerConsole {
-    type Rejection = Response;
+/// The operator's session; a customer session gets a 403 page.
+pub struct OperatorConsole(pub Console);
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let console = Console::from_request_parts(parts, state).await?;
+/// A session of one role: the check of what was signed in, and the session underneath.
+pub trait Role: Sized {
+    /// The session when it is of this role, else the 403 page.
+    fn of(console: Console) -> Result<Self, Response>;
+    /// The session, for the CSRF check of its forms.
+    fn console(&self) -> &Console;
+}
+
+impl Role for CustomerConsole {
+    fn of(console: Console) -> Result<Self, Response> {
         match console.account_id().map(str::to_string) {
             Some(account_id) => Ok(CustomerConsole {
                 console,
@@ -327,19 +344,14 @@ impl FromRequestParts<AppState> for CustomerConsole {
             )),
         }
     }
+
+    fn console(&self) -> &Console {
+        &self.console
+    }
 }
 
-/// The operator's session; a customer session gets a 403 page.
-pub struct OperatorConsole(pub Console);
-
-impl FromRequestParts<AppState> for OperatorConsole {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let console = Console::from_request_parts(parts, state).await?;
+impl Role for OperatorConsole {
+    fn of(console: Console) -> Result<Self, Response> {
         match console.who {
             Who::Operator => Ok(OperatorConsole(console)),
             Who::Customer { .. } => Err(error_page(
@@ -348,6 +360,43 @@ impl FromRequestParts<AppState> for OperatorConsole {
                 "This page belongs to the operator; you are signed in as a customer.",
             )),
         }
+    }
+
+    fn console(&self) -> &Console {
+        &self.0
+    }
+}
+
+/// The two role extractors, both [`Role::of`] over the session.
+macro_rules! role_extractor {
+    ($($role:ty),*) => {$(
+        impl FromRequestParts<AppState> for $role {
+            type Rejection = Response;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                <$role>::of(Console::from_request_parts(parts, state).await?)
+            }
+        }
+    )*};
+}
+role_extractor!(CustomerConsole, OperatorConsole);
+
+/// A changing form sent by a session of role `R`: the session, and the form once its CSRF token
+/// matched (403 and nothing done otherwise). The session is checked before the body is read.
+pub struct Posted<R>(pub R, pub FormData);
+
+impl<R: Role + Send> FromRequest<AppState> for Posted<R> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let role = R::of(Console::from_request_parts(&mut parts, state).await?)?;
+        let data = FormData::from_request(Request::from_parts(parts, body), state).await?;
+        role.console().check_csrf(&data)?;
+        Ok(Posted(role, data))
     }
 }
 
@@ -488,6 +537,11 @@ pub fn not_found_page() -> Response {
         "Not found",
         "There is nothing here: the address is wrong, or the item belongs to another account.",
     )
+}
+
+/// The id of a page's path as a UUID; anything else is the not-found page.
+pub fn page_id(id: &str) -> Result<String, Response> {
+    parse_uuid(id).ok_or_else(not_found_page)
 }
 
 /// Turns a failure of a store call into the internal-error page.

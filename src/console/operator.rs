@@ -10,7 +10,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::customer::{PER_PAGE, page_of, request_table_operator};
 use super::views::{self, Flash, Nav, csrf, status, time, time_ms};
-use super::{FormData, OperatorConsole, OrInternal, html_page};
+use super::{FormData, OperatorConsole, OrInternal, Posted, html_page};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::QueryParams;
@@ -117,14 +117,10 @@ async fn review_page(
 
 async fn review_profile(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path((id, action)): Path<(String, String)>,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let decision = match action.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
@@ -163,14 +159,10 @@ async fn review_profile(
 
 async fn review_request(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path((id, action)): Path<(String, String)>,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let reason = data.text("reason");
     if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
         return Ok(c
@@ -437,10 +429,8 @@ fn secret_box(title: &str, rows: &[(&str, &str)]) -> Markup {
 
 async fn create_account(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let name = match crate::api::admin::account_name(data.get("name")) {
         Ok(n) => n,
         Err(e) => {
@@ -536,23 +526,17 @@ async fn account_page(
     OperatorConsole(c): OperatorConsole,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let content = account_content(&state, &c, &id).await?;
     Ok(c.render(&state, "Account", Nav::Accounts, content).await)
 }
 
 async fn add_key(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(OperatorConsole(c), _): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     if accounts::get_account(&state.db, &id)
         .await
         .or_500()?
@@ -576,11 +560,9 @@ async fn add_key(
 
 async fn revoke_key(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path((id, key)): Path<(String, String)>,
-    data: FormData,
+    Posted(OperatorConsole(c), _): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let (Some(id), Some(key)) = (parse_uuid(&id), parse_uuid(&key)) else {
         return Err(super::not_found_page());
     };
@@ -601,14 +583,10 @@ async fn revoke_key(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(OperatorConsole(c), _): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     if accounts::get_account(&state.db, &id)
         .await
         .or_500()?
@@ -705,14 +683,10 @@ async fn deliveries_page(
 
 async fn redeliver(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(OperatorConsole(c), _): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let flash = if deliveries::redeliver(&state.db, &id, now_ms())
         .await
         .or_500()?

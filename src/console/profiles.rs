@@ -11,11 +11,10 @@ use serde_json::{Map, Value, json};
 
 use super::customer::{PER_PAGE, page_of};
 use super::views::{self, Flash, Nav, csrf, status, time};
-use super::{CustomerConsole, FormData, OrInternal, html_page};
+use super::{CustomerConsole, FormData, OrInternal, Posted, html_page};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{QueryParams, parse_object};
-use crate::domain::parse_uuid;
 use crate::model::ProfileData;
 use crate::profiles::{self as service, ProfileInput};
 use crate::store::profiles;
@@ -34,14 +33,10 @@ pub fn router() -> Router<AppState> {
 /// Sends the confirmation message again to the profile's unconfirmed addresses.
 async fn resend_confirmations(
     State(state): State<AppState>,
-    c: CustomerConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(c, _): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let r = match service::resend_confirmations(&state, &c.account_id, &id).await {
         Ok(r) => r,
         Err(crate::profiles::ProfileError::NotFound) => return Err(super::not_found_page()),
@@ -301,10 +296,8 @@ async fn new_page(State(state): State<AppState>, c: CustomerConsole) -> Result<R
 
 async fn create(
     State(state): State<AppState>,
-    c: CustomerConsole,
-    data: FormData,
+    Posted(c, data): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
     let v = Values::from_form(&data);
     let result = match parse_object::<ProfileInput>(v.to_json().as_bytes()) {
         Ok((input, _)) => service::create(&state, &c.account_id, input, None)
@@ -380,9 +373,7 @@ async fn edit_page(
     c: CustomerConsole,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let p = match service::get(&state, &c.account_id, &id).await {
         Ok(p) => p,
         Err(crate::profiles::ProfileError::NotFound) => return Err(super::not_found_page()),
@@ -397,14 +388,10 @@ async fn edit_page(
 
 async fn update(
     State(state): State<AppState>,
-    c: CustomerConsole,
     Path(id): Path<String>,
-    data: FormData,
+    Posted(c, data): Posted<CustomerConsole>,
 ) -> Result<Response, Response> {
-    c.console.check_csrf(&data)?;
-    let Some(id) = parse_uuid(&id) else {
-        return Err(super::not_found_page());
-    };
+    let id = super::page_id(&id)?;
     let v = Values::from_form(&data);
     let result = match parse_object::<ProfileInput>(v.to_json().as_bytes()) {
         Ok((patch, _)) => service::update(&state, &c.account_id, &id, None, &patch)

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use maud::html;
 
 use super::views::{self, Flash, Nav, csrf};
-use super::{FormData, OperatorConsole, OrInternal};
+use super::{OperatorConsole, OrInternal, Posted};
 use crate::AppState;
 use crate::api::admin::{RequirementInput, RestrictionsInput, set_requirements, set_restrictions};
 use crate::api::error::ApiError;
@@ -137,10 +137,8 @@ fn error_text(e: &ApiError) -> String {
 
 async fn save_restrictions(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let (country, kind) = subject(data.get("country"), data.get("type"));
     let number = |name: &str| {
         data.text(name).map(|v| {
@@ -176,10 +174,8 @@ async fn save_restrictions(
 
 async fn save_requirements(
     State(state): State<AppState>,
-    OperatorConsole(c): OperatorConsole,
-    data: FormData,
+    Posted(OperatorConsole(c), data): Posted<OperatorConsole>,
 ) -> Result<Response, Response> {
-    c.check_csrf(&data)?;
     let (country, kind) = subject(data.get("country"), data.get("type"));
     let list: Vec<RequirementInput> = data
         .get("lines")
