@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Cols, Db, StoreError};
+use super::{Cols, Conditions, Db, StoreError};
 use crate::apilog::{ApiLogEntry, ApiLogFilter};
 
 /// Columns of one row; a batch insert binds this many values per entry.
@@ -58,28 +58,13 @@ pub async fn insert_batch(db: &Db, entries: &[ApiLogEntry]) -> Result<(), StoreE
     Ok(())
 }
 
-/// The `WHERE` of a filter with its text values to bind, in order.
-fn where_clause(filter: &ApiLogFilter) -> (String, Vec<String>, Option<i64>) {
-    let mut conds = Vec::new();
-    let mut texts = Vec::new();
-    if let Some(a) = &filter.account_id {
-        texts.push(a.clone());
-        conds.push(format!("account_id = ${}", texts.len()));
-    }
-    if let Some(m) = &filter.method {
-        texts.push(m.clone());
-        conds.push(format!("method = ${}", texts.len()));
-    }
-    let status = filter.status.map(i64::from);
-    if status.is_some() {
-        conds.push(format!("status = ${}", texts.len() + 1));
-    }
-    let clause = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
-    (clause, texts, status)
+/// The `WHERE` of a filter.
+fn conditions(filter: &ApiLogFilter) -> Conditions {
+    let mut c = Conditions::default();
+    c.text("account_id", "=", filter.account_id.as_ref());
+    c.text("method", "=", filter.method.as_ref());
+    c.number("status", filter.status.map(i64::from));
+    c
 }
 
 /// A page of entries, newest first (ties by id, which is time-ordered too), and the total.
@@ -89,8 +74,8 @@ pub async fn list(
     skip: i64,
     take: i64,
 ) -> Result<(Vec<ApiLogEntry>, i64), StoreError> {
-    let (clause, texts, status) = where_clause(filter);
-    let n = texts.len() + usize::from(status.is_some());
+    let c = conditions(filter);
+    let (clause, n) = (c.sql(), c.texts.len());
     let page_sql = format!(
         "SELECT id, account_id, occurred_ms, method, path, query, status, duration_ms, user_agent, \
          api_key_id, request_id, message_code FROM api_log{clause} \
@@ -101,13 +86,9 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM api_log{clause}");
     let mut page = sqlx::query(&page_sql);
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for t in &texts {
+    for t in &c.texts {
         page = page.bind(t);
         count = count.bind(t);
-    }
-    if let Some(s) = status {
-        page = page.bind(s);
-        count = count.bind(s);
     }
     let rows = page.bind(take).bind(skip).fetch_all(db.log_read()).await?;
     let total = count.fetch_one(db.log_read()).await?;

@@ -32,6 +32,42 @@ pub use error::{CorruptRow, StoreError, corrupt};
 
 pub type Tx = sqlx::Transaction<'static, Any>;
 
+/// The `WHERE` of a list's optional filters: conditions joined by `AND`, text values bound in
+/// order as `$1`, `$2`, ...
+#[derive(Debug, Default)]
+pub struct Conditions {
+    conds: Vec<String>,
+    /// The values to bind, in placeholder order.
+    pub texts: Vec<String>,
+}
+
+impl Conditions {
+    /// `column op $n`, binding `value`, when there is a value.
+    pub fn text(&mut self, column: &str, op: &str, value: Option<&String>) {
+        if let Some(v) = value {
+            self.texts.push(v.clone());
+            self.conds
+                .push(format!("{column} {op} ${}", self.texts.len()));
+        }
+    }
+
+    /// `column = n` for a number known to the code (written into the statement).
+    pub fn number(&mut self, column: &str, value: Option<i64>) {
+        if let Some(n) = value {
+            self.conds.push(format!("{column} = {n}"));
+        }
+    }
+
+    /// ` WHERE ...`, or nothing without conditions.
+    pub fn sql(&self) -> String {
+        if self.conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conds.join(" AND "))
+        }
+    }
+}
+
 /// A value both drivers decode: what a [`Cols`] row hands out.
 pub trait ColType:
     for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use super::inventory::Unit;
-use super::{Cols, Db, corrupt, number_type, values_placeholders};
+use super::{Cols, Conditions, Db, corrupt, number_type, values_placeholders};
 use crate::domain::{Channel, RequestStatus, format_ms, new_id};
 use crate::model::{Delivery, NumberRange, NumberRequest, PhoneNumber, StatusEvent};
 
@@ -246,50 +246,31 @@ pub async fn list(
     skip: i64,
     take: i64,
 ) -> Result<(Vec<NumberRequest>, i64), sqlx::Error> {
-    let mut conds = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    if let Some(a) = &f.account_id {
-        params.push(a.clone());
-        conds.push(format!("account_id = ${}", params.len()));
-    }
-    if let Some(p) = &f.company_profile_id {
-        params.push(p.clone());
-        conds.push(format!("company_profile_id = ${}", params.len()));
-    }
-    if let Some(s) = f.status {
-        conds.push(format!("status_id = {}", s.id()));
-    }
-    let filter = |conds: &[String]| {
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        }
-    };
+    let mut c = Conditions::default();
+    c.text("account_id", "=", f.account_id.as_ref());
+    c.text("company_profile_id", "=", f.company_profile_id.as_ref());
+    c.number("status_id", f.status.map(|s| s.id()));
     let mut conn = db.read().acquire().await?;
     // The total of the whole list (`after` only moves the page): a sum over the counters.
     let count_sql = format!(
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts{}",
-        filter(&conds)
+        c.sql()
     );
     let mut cq = sqlx::query_scalar(&count_sql);
-    for p in &params {
+    for p in &c.texts {
         cq = cq.bind(p);
     }
     let total: i64 = cq.fetch_one(&mut *conn).await?;
-    if let Some(after) = &f.after {
-        params.push(after.clone());
-        conds.push(format!("id < ${}", params.len()));
-    }
+    c.text("id", "<", f.after.as_ref());
     // Ids are UUIDv7: their order is creation order, also within one millisecond.
     let sql = format!(
         "SELECT {COLS} FROM number_requests{} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-        filter(&conds),
-        params.len() + 1,
-        params.len() + 2
+        c.sql(),
+        c.texts.len() + 1,
+        c.texts.len() + 2
     );
     let mut q = sqlx::query(&sql);
-    for p in &params {
+    for p in &c.texts {
         q = q.bind(p);
     }
     let rows = q.bind(take).bind(skip).fetch_all(&mut *conn).await?;
