@@ -63,15 +63,7 @@ pub async fn create_account(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO webhook_secrets (id, account_id, secret, created_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(new_id())
-    .bind(&id)
-    .bind(&secret)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    insert_secret(&mut tx, &id, &secret, now).await?;
     tx.commit().await?;
     Ok(NewAccount {
         id,
@@ -182,6 +174,25 @@ pub async fn key_owner(db: &Db, key: &str) -> Result<Option<KeyOwner>, sqlx::Err
     }))
 }
 
+/// Adds a signing secret of the account, valid from `now` until it is rotated out.
+async fn insert_secret(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    secret: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO webhook_secrets (id, account_id, secret, created_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(new_id())
+    .bind(account_id)
+    .bind(secret)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Rotates the signing secret: the old ones keep signing for 24 h. Returns the new secret and
 /// until when the previous one stays valid.
 pub async fn rotate_secret(db: &Db, account_id: &str) -> Result<(String, i64), sqlx::Error> {
@@ -194,15 +205,7 @@ pub async fn rotate_secret(db: &Db, account_id: &str) -> Result<(String, i64), s
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO webhook_secrets (id, account_id, secret, created_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(new_id())
-    .bind(account_id)
-    .bind(&secret)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    insert_secret(&mut tx, account_id, &secret, now).await?;
     tx.commit().await?;
     Ok((secret, until))
 }

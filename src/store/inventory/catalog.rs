@@ -2,10 +2,25 @@
 //! of an area code and the locale options.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::domain::{PhoneNumberType, stock};
 use crate::model::{Restrictions, StockSummary};
 use crate::store::{Db, non_empty, number_type};
+
+/// The rows of a query about one country and number type (`$1`, `$2`), from the read pool.
+async fn rows_for(
+    db: &Db,
+    sql: &str,
+    country: &str,
+    kind: PhoneNumberType,
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    sqlx::query(sql)
+        .bind(country)
+        .bind(kind.as_str())
+        .fetch_all(db.read())
+        .await
+}
 
 pub async fn summary(db: &Db) -> Result<Vec<StockSummary>, sqlx::Error> {
     let rows = sqlx::query(&format!(
@@ -117,12 +132,12 @@ pub async fn requirements(
     country: &str,
     kind: PhoneNumberType,
 ) -> Result<Vec<Requirement>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = rows_for(
+        db,
         "SELECT id, req_type, code, description FROM requirements WHERE country_code = $1 AND phone_number_type = $2 ORDER BY position",
+        country,
+        kind,
     )
-    .bind(country)
-    .bind(kind.as_str())
-    .fetch_all(db.read())
     .await?;
     rows.iter()
         .map(|r| {
@@ -202,16 +217,13 @@ pub async fn locale_options(
     country: &str,
     kind: PhoneNumberType,
 ) -> Result<Vec<LocaleOption>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let sql = format!(
         "SELECT area_code, MIN(city) AS city, MIN(region) AS region, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS available \
          FROM numbers WHERE country_code = $1 AND phone_number_type = $2 \
          GROUP BY area_code, city_key, region_key ORDER BY area_code, city_key, region_key",
         stock::FREE_SQL
-    ))
-    .bind(country)
-    .bind(kind.as_str())
-    .fetch_all(db.read())
-    .await?;
+    );
+    let rows = rows_for(db, &sql, country, kind).await?;
     rows.iter()
         .map(|r| {
             Ok(LocaleOption {
