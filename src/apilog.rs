@@ -145,16 +145,16 @@ pub async fn run_writer(
                 Err(_) => break,
             }
         }
-        if let Err(e) = write(&db, &batch).await {
-            tracing::warn!(error = %e, entries = batch.len(), "API log entries could not be written");
+        let full = Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH)));
+        if let Err(e) = write(&db, &full).await {
+            tracing::warn!(error = %e, entries = full.len(), "API log entries could not be written");
         }
-        batch.clear();
         if stopping || *stop.borrow() {
             // Entries of calls that finished just before the stop.
             while let Ok(e) = rx.try_recv() {
                 batch.push(e);
             }
-            if let Err(e) = write(&db, &batch).await {
+            if let Err(e) = write(&db, &Arc::new(batch)).await {
                 tracing::warn!(error = %e, "API log entries could not be written at shutdown");
             }
             return;
@@ -163,10 +163,10 @@ pub async fn run_writer(
 }
 
 /// One batch, retried a few times while the database is busy.
-async fn write(db: &Db, batch: &[ApiLogEntry]) -> Result<(), StoreError> {
+async fn write(db: &Db, batch: &Arc<Vec<ApiLogEntry>>) -> Result<(), StoreError> {
     let mut wait = Duration::from_millis(50);
     for _ in 0..4 {
-        match store::insert_batch(db, batch).await {
+        match store::insert_batch(db, batch.clone()).await {
             Err(e) if matches!(e, StoreError::Unavailable(_)) || e.is_retryable() => {
                 tokio::time::sleep(wait).await;
                 wait *= 2;
@@ -174,7 +174,7 @@ async fn write(db: &Db, batch: &[ApiLogEntry]) -> Result<(), StoreError> {
             other => return other,
         }
     }
-    store::insert_batch(db, batch).await
+    store::insert_batch(db, batch.clone()).await
 }
 
 /// Deletes entries older than `retention_days` (all of them for 0) now and every minute.

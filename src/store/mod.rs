@@ -119,6 +119,8 @@ pub struct Db {
 struct LogPools {
     write: AnyPool,
     read: AnyPool,
+    /// Writes the entries ([`apilog::LogInserter`]).
+    inserter: Arc<apilog::LogInserter>,
     /// The main file, whose old entries [`Db::migrate`] moves over.
     main: std::path::PathBuf,
 }
@@ -357,6 +359,7 @@ impl Db {
                     .await
                     .with_context(|| format!("opening the API log {}", log_path.display()))?,
                 read: log_pool(2).connect_with(log_opts).await?,
+                inserter: Arc::new(apilog::LogInserter::new(log_path.clone())),
                 main: path.clone(),
             };
             sqlx::raw_sql(API_LOG_SCHEMA).execute(&log.write).await?;
@@ -435,6 +438,11 @@ impl Db {
     /// Pool for the API log's single-statement writes (its own file on SQLite, [`api_log_file`]).
     pub fn log_write(&self) -> &AnyPool {
         self.log.as_ref().map_or(&self.write, |l| &l.write)
+    }
+
+    /// The API log file's inserter (SQLite); None on PostgreSQL.
+    pub fn log_inserter(&self) -> Option<&Arc<apilog::LogInserter>> {
+        self.log.as_ref().map(|l| &l.inserter)
     }
 
     /// Pool for reading the API log.
