@@ -5,7 +5,7 @@
 #   1. generates a Python client from the served document with openapi-python-client and drives
 #      create -> get -> list -> cancel through it (.ci/client_flow.py);
 #   2. runs schemathesis with every check against the customer API and then the operator API,
-#      each for a bounded time (ST_MAX_TIME seconds, default 60); any finding fails.
+#      each for a bounded time (ST_MAX_TIME seconds, default 45); any finding fails.
 # Settings and the hooks are in schemathesis.toml and .ci/schemathesis_hooks.py.
 #
 # Usage: .ci/schemathesis.sh [path/to/numberdesk]   (default target/debug/numberdesk)
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=${1:-${CARGO_TARGET_DIR:-target}/debug/numberdesk}
-max_time=${ST_MAX_TIME:-60}
+max_time=${ST_MAX_TIME:-45}
 venv=${ST_VENV:-${CARGO_TARGET_DIR:-target}/schemathesis-venv}
 
 if [ ! -x "$venv/bin/schemathesis" ] || [ ! -x "$venv/bin/openapi-python-client" ]; then
