@@ -188,15 +188,7 @@ mod tests {
     use super::*;
 
     fn run(first: i64, count: i64, city: Option<&str>) -> StockRun {
-        StockRun {
-            first,
-            count,
-            country_code: "NL".into(),
-            phone_number_type: PhoneNumberType::Local,
-            area_code: Some("20".into()),
-            city: city.map(String::from),
-            region: None,
-        }
+        StockRun::sample(first, count, city)
     }
 
     #[test]

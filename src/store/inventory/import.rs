@@ -24,6 +24,20 @@ pub struct StockRun {
 }
 
 impl StockRun {
+    /// A Dutch `LOCAL` run in area code 20, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample(first: i64, count: i64, city: Option<&str>) -> StockRun {
+        StockRun {
+            first,
+            count,
+            country_code: "NL".into(),
+            phone_number_type: PhoneNumberType::Local,
+            area_code: Some("20".into()),
+            city: city.map(String::from),
+            region: None,
+        }
+    }
+
     /// What a request for exactly these numbers' attributes would ask of stock.
     pub fn criteria(&self) -> Criteria {
         Criteria {
@@ -327,15 +341,7 @@ mod tests {
     use crate::store::Db;
 
     fn run(first: i64, count: i64) -> StockRun {
-        StockRun {
-            first,
-            count,
-            country_code: "NL".into(),
-            phone_number_type: PhoneNumberType::Local,
-            area_code: Some("20".into()),
-            city: None,
-            region: None,
-        }
+        StockRun::sample(first, count, None)
     }
 
     #[test]
