@@ -241,11 +241,26 @@ impl Notifier {
         let status = RequestStatus::from_id(status_id)
             .map(|s| s.name())
             .unwrap_or("Unknown");
-        let (text, html) = email_body(&req, status, reason);
+        let subject = format!("Number request {}: {status}", req.id);
+        self.send_message(to, subject, email_body(&req, status, reason), |e| {
+            self.after_failure(d, e, None)
+        })
+        .await
+    }
+
+    /// Sends a message from us to `to` with a plain and an HTML body. One that cannot be built
+    /// fails for good; a failed send is `retry`'s to judge.
+    async fn send_message(
+        &self,
+        to: Mailbox,
+        subject: String,
+        (text, html): (String, String),
+        retry: impl FnOnce(String) -> Outcome,
+    ) -> Outcome {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!("Number request {}: {status}", req.id))
+            .subject(subject)
             .multipart(MultiPart::alternative_plain_html(text, html));
         let message = match message {
             Ok(m) => m,
@@ -257,7 +272,7 @@ impl Notifier {
         };
         match self.send_mail(message).await {
             Ok(()) => Outcome::Delivered,
-            Err(e) => self.after_failure(d, e, None),
+            Err(e) => retry(e),
         }
     }
 
@@ -295,24 +310,13 @@ impl Notifier {
             }
         };
         let link = self.confirmation_link(&m.token);
-        let (text, html) = confirmation_body(&m.account_name, &m.address, &link);
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject("Confirm your e-mail address for number request messages")
-            .multipart(MultiPart::alternative_plain_html(text, html));
-        let message = match message {
-            Ok(msg) => msg,
-            Err(e) => {
-                return Outcome::Failed {
-                    error: format!("building the message: {e}"),
-                };
-            }
-        };
-        match self.send_mail(message).await {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => self.after_failed_attempt(m.attempts, e, None),
-        }
+        self.send_message(
+            to,
+            "Confirm your e-mail address for number request messages".into(),
+            confirmation_body(&m.account_name, &m.address, &link),
+            |e| self.after_failed_attempt(m.attempts, e, None),
+        )
+        .await
     }
 
     /// Makes one attempt. `secrets` are the account's signing secrets (callbacks only).

@@ -187,15 +187,23 @@ pub trait OutboxRow {
     fn lease_until_ms(&self) -> i64;
 }
 
-impl OutboxRow for Leased {
-    const OUTBOX: Outbox = Outbox::Deliveries;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn lease_until_ms(&self) -> i64 {
-        self.lease_until_ms
-    }
+/// [`OutboxRow`] for a leased row type with `id` and `lease_until_ms` fields.
+macro_rules! outbox_row {
+    ($row:ty, $outbox:expr) => {
+        impl $crate::store::deliveries::OutboxRow for $row {
+            const OUTBOX: $crate::store::deliveries::Outbox = $outbox;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn lease_until_ms(&self) -> i64 {
+                self.lease_until_ms
+            }
+        }
+    };
 }
+pub(super) use outbox_row;
+
+outbox_row!(Leased, Outbox::Deliveries);
 
 /// Records attempts (`(row, attempted at, outcome)`) of leased outbox rows, in one transaction
 /// (one commit for many attempts). Each update is guarded by its lease, so a worker whose lease

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sqlx::{AnyConnection, Row};
 
 use super::accounts::{hash_key, new_api_key};
-use super::deliveries::{Outbox, OutboxRow, nothing_due};
+use super::deliveries::{Outbox, nothing_due, outbox_row};
 use super::{Db, StoreError, is_sqlite};
 use crate::domain::{format_ms, new_id};
 use crate::model::CompanyProfile;
@@ -649,15 +649,7 @@ pub async fn lease_confirmations(
     Ok((mails, budget.deferred.len()))
 }
 
-impl OutboxRow for ConfirmationMail {
-    const OUTBOX: Outbox = Outbox::ConfirmationMails;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn lease_until_ms(&self) -> i64 {
-        self.lease_until_ms
-    }
-}
+outbox_row!(ConfirmationMail, Outbox::ConfirmationMails);
 
 /// Deletes tokens that expired more than a day ago (their links only ever say "expired" for a
 /// day after).
