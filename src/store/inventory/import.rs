@@ -243,14 +243,16 @@ async fn insert_runs(
         let batch = &runs[i..i + n];
         i += n;
         let sql = if long {
-            long_run_sql(sqlite, now, tail)
+            long_run_sql(sqlite, tail)
         } else {
-            short_runs_sql(conn, sqlite, n, now, tail)
+            short_runs_sql(conn, sqlite, n, tail)
         };
-        // The text holds the time of the transaction, so it is never seen again: kept in the
-        // connection's statement cache, each would stay there (up to a hundred compiled inserts
-        // of 2,000 rows, about 200 MiB after a large import).
-        let mut q = sqlx::query(&sql).persistent(false);
+        // Only the two shapes a large import repeats (one long run; a full statement of short
+        // runs) stay in the connection's statement cache: every count of short runs kept there
+        // would be another compiled insert of up to 2,000 rows (a hundred of them took about
+        // 200 MiB), while preparing the full statement anew each time made an import of
+        // 2,000,000 single numbers half as slow again.
+        let mut q = sqlx::query(&sql).persistent(long || n == RUNS_PER_STATEMENT);
         for (k, r) in batch.iter().enumerate() {
             if long {
                 let seal = sealed_span(r).filter(|_| !returning).unwrap_or((0, 0));
@@ -269,6 +271,8 @@ async fn insert_runs(
                 .bind(&r.region)
                 .bind(key(r.region.as_deref()));
         }
+        // The time of the transaction is the last parameter: the text stays the same.
+        q = q.bind(now);
         if returning {
             for row in q.fetch_all(&mut *conn).await? {
                 added.push(row.try_get("num")?);
@@ -281,12 +285,12 @@ async fn insert_runs(
     Ok((count, added))
 }
 
-/// Inserts one run, `$3` first number to `$4` last, attributes `$5..$11`; the numbers from `$1`
-/// to before `$2` are sealed. SQLite counts the offsets with a cross join of two 1,000-row
+/// Inserts one run, `$3` first number to `$4` last, attributes `$5..$11`, added at `$12`; the
+/// numbers from `$1` to before `$2` are sealed. SQLite counts the offsets with a cross join of two 1,000-row
 /// tables (a recursive step per number costs five times more); PostgreSQL has `generate_series`.
-fn long_run_sql(sqlite: bool, now: i64, tail: &str) -> String {
+fn long_run_sql(sqlite: bool, tail: &str) -> String {
     let insert = format!(
-        "INSERT INTO numbers ({NUMBER_COLS}, status) SELECT '+' || n, n, $5, $6, $7, $8, $9, $10, $11, {now}, \
+        "INSERT INTO numbers ({NUMBER_COLS}, status) SELECT '+' || n, n, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS BIGINT), \
          CASE WHEN n >= $1 AND n < $2 THEN {sealed} ELSE {free} END",
         sealed = stock::SEALED,
         free = stock::AVAILABLE
@@ -306,16 +310,16 @@ fn long_run_sql(sqlite: bool, now: i64, tail: &str) -> String {
 }
 
 /// Inserts `n` short runs given as `(k, first, last, attributes...)` rows, run by run in order
-/// of `k`.
-fn short_runs_sql(
-    conn: &sqlx::AnyConnection,
-    sqlite: bool,
-    n: usize,
-    now: i64,
-    tail: &str,
-) -> String {
+/// of `k`, added at the time given after them.
+fn short_runs_sql(conn: &sqlx::AnyConnection, sqlite: bool, n: usize, tail: &str) -> String {
     const E: &str = "e(k, lo, hi, cc, t, ac, city, ck, region, rk)";
     let values = values_placeholders(conn, n, 10);
+    // SQLite numbers `?` in order of appearance: the time's comes after the rows'.
+    let now = if sqlite {
+        "CAST(? AS BIGINT)".to_string()
+    } else {
+        format!("CAST(${} AS BIGINT)", n * 10 + 1)
+    };
     if sqlite {
         // The ORDER BY makes the recursion's queue yield run by run, each in ascending order.
         format!(
