@@ -43,9 +43,22 @@ use tokio::sync::{Mutex, watch};
 use crate::config::Config;
 use crate::store::Db;
 
-/// What every handler and worker shares.
+/// What every handler and worker shares: one allocation behind an `Arc`, so the several
+/// clones each request makes (every `State` extractor and middleware takes one) are one counter
+/// each, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
     pub metrics: metrics::Metrics,
@@ -73,7 +86,7 @@ impl AppState {
         let metrics = metrics::Metrics::install();
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let creates = orders::spawn_create_writer(&db, &metrics, &outbox_wake)?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             db,
             metrics,
             fulfil_lock: Arc::new(Mutex::new(())),
@@ -88,7 +101,7 @@ impl AppState {
             auth_throttle: Arc::new(throttle::AuthThrottle::new(config.auth_failure_limit)),
             api_log: (config.api_log_retention_days > 0).then(apilog::ApiLog::new),
             config: Arc::new(config),
-        })
+        })))
     }
 }
 
