@@ -8,11 +8,8 @@ use crate::helpers::*;
 
 /// Lines of the metrics page.
 async fn metrics_lines(app: &TestApp) -> Vec<String> {
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.text()
+    app.page_text("/metrics")
         .await
-        .unwrap()
         .lines()
         .map(str::to_string)
         .collect()

@@ -191,6 +191,13 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
+
+    /// The text of an unauthenticated GET of `path`, which must answer 200.
+    pub async fn page_text(&self, path: &str) -> String {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.text().await.unwrap()
+    }
     pub fn nr(&self, account: &str) -> String {
         format!("{}/voice/phonenumberrequestapi/v1/{account}", self.address)
     }

@@ -76,9 +76,7 @@ async fn metrics_are_prometheus_text_with_numberdesk_series() {
     let _ = app
         .get(&acct, &format!("{}/numberrequests", app.nr(&acct.id)))
         .await;
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let text = res.text().await.unwrap();
+    let text = app.page_text("/metrics").await;
     assert!(text.contains("numberdesk_"), "{text}");
 
     // The request gauge counts by status: one Completed, one Pending, one Cancelled.
@@ -92,15 +90,7 @@ async fn metrics_are_prometheus_text_with_numberdesk_series() {
         app.cancel(&acct, &s(&gone["id"])).await.status(),
         StatusCode::OK
     );
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.page_text("/metrics").await;
     for (status, n) in [
         ("Pending", 1),
         ("Completed", 1),
