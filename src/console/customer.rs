@@ -52,7 +52,7 @@ async fn overview(State(state): State<AppState>, c: CustomerConsole) -> Result<R
         account_id: Some(c.account_id.clone()),
         ..Default::default()
     };
-    let (recent, _) = requests::list(&state.db, &recent_filter, 0, 5)
+    let (recent, _) = requests::list_without_numbers(&state.db, &recent_filter, 0, 5)
         .await
         .or_500()?;
     let charges = super::billing::month_totals(&state, &c.account_id).await?;
@@ -641,9 +641,10 @@ async fn requests_page(
         status: status_filter,
         ..Default::default()
     };
-    let (list, total) = requests::list(&state.db, &f, (page - 1) * PER_PAGE, PER_PAGE)
-        .await
-        .or_500()?;
+    let (list, total) =
+        requests::list_without_numbers(&state.db, &f, (page - 1) * PER_PAGE, PER_PAGE)
+            .await
+            .or_500()?;
     let base = match status_filter {
         Some(s) => format!("/console/requests?status={}", s.name()),
         None => "/console/requests".to_string(),

@@ -63,9 +63,10 @@ async fn review_page(
         status: Some(RequestStatus::Pending),
         ..Default::default()
     };
-    let (pending, total) = requests::list(&state.db, &f, (page - 1) * PER_PAGE, PER_PAGE)
-        .await
-        .or_500()?;
+    let (pending, total) =
+        requests::list_without_numbers(&state.db, &f, (page - 1) * PER_PAGE, PER_PAGE)
+            .await
+            .or_500()?;
     let token = &c.session.csrf_token;
     let content = html! {
         section.card {
