@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use futures::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 
 use super::inventory::Unit;
@@ -689,26 +690,62 @@ pub async fn phone_numbers(
     take: i64,
 ) -> Result<(Vec<PhoneNumber>, i64), sqlx::Error> {
     let total = held_count(db, account_id).await?;
-    // `upto`: how many numbers the rows up to and including this one hold.
-    let rows = sqlx::query(
-        "SELECT a.phone_number, a.span, a.upto, a.number_request_id, a.company_profile_id, a.valid_from_ms, \
+    let mut conn = db.read().acquire().await?;
+    // The live rows newest first, their sizes summed until the page is covered: a page reads
+    // the rows up to its end, not every row the account holds. (id, size, `upto`: how many
+    // numbers the rows up to and including this one hold.)
+    let mut covering: Vec<(String, i64, i64)> = Vec::new();
+    {
+        let mut walk = sqlx::query(
+            "SELECT id, span FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL \
+             ORDER BY id DESC",
+        )
+        .bind(account_id)
+        .fetch(&mut *conn);
+        let mut upto = 0;
+        while upto < skip + take {
+            let Some(r) = walk.try_next().await? else {
+                break;
+            };
+            let span: i64 = r.try_get("span")?;
+            upto += span;
+            if upto > skip {
+                covering.push((r.try_get("id")?, span, upto));
+            }
+        }
+    }
+    if covering.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let placeholders = (1..=covering.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT a.id, a.number_request_id, a.company_profile_id, a.valid_from_ms, \
          n.num, n.country_code, n.phone_number_type, n.area_code, n.city, n.region \
-         FROM (SELECT phone_number, span, number_request_id, company_profile_id, valid_from_ms, id, \
-               CAST(SUM(span) OVER (ORDER BY id DESC) AS BIGINT) AS upto \
-               FROM assigned_numbers WHERE account_id = $1 AND valid_to_ms IS NULL) a \
-         JOIN numbers n ON n.phone_number = a.phone_number \
-         WHERE a.upto > $2 ORDER BY a.id DESC LIMIT $3",
-    )
-    .bind(account_id)
-    .bind(skip)
-    .bind(take)
-    .fetch_all(db.read())
-    .await?;
+         FROM assigned_numbers a JOIN numbers n ON n.phone_number = a.phone_number \
+         WHERE a.id IN ({placeholders})"
+    );
+    let mut q = sqlx::query(&sql);
+    for (id, _, _) in &covering {
+        q = q.bind(id);
+    }
+    let mut details: HashMap<String, sqlx::any::AnyRow> = HashMap::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        details.insert(r.try_get("id")?, r);
+    }
+    let mut rows = Vec::with_capacity(covering.len());
+    for (id, span, upto) in covering {
+        let r = details
+            .remove(&id)
+            .ok_or_else(|| corrupt("assigned_numbers", id.as_str(), "its number is missing"))?;
+        rows.push((r, span, upto));
+    }
     let mut list = Vec::with_capacity(take.max(0) as usize);
-    for r in &rows {
+    for (r, span, upto) in &rows {
+        let (span, upto) = (*span, *upto);
         let first: i64 = r.try_get("num")?;
-        let span: i64 = r.try_get("span")?;
-        let upto: i64 = r.try_get("upto")?;
         // This row holds the list's numbers upto - span .. upto, its last number first.
         let before = upto - span;
         let from = (skip - before).max(0);
