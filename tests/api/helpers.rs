@@ -192,6 +192,11 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// The served OpenAPI document.
+    pub async fn openapi(&self) -> Value {
+        serde_json::from_str(&self.page_text("/openapi.json").await).unwrap()
+    }
+
     /// The text of an unauthenticated GET of `path`, which must answer 200.
     pub async fn page_text(&self, path: &str) -> String {
         let res = self.client.get(self.url(path)).send().await.unwrap();

@@ -9,16 +9,6 @@ use crate::helpers::*;
 
 const NR: &str = "/voice/phonenumberrequestapi/v1/{accountGuid}";
 
-async fn document(app: &TestApp) -> Value {
-    let res = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    expect_json(res, StatusCode::OK).await
-}
-
 /// A component schema, `$ref`s followed.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema["$ref"].as_str() {
@@ -40,7 +30,7 @@ fn param<'a>(op: &'a Value, name: &str) -> &'a Value {
 #[tokio::test]
 async fn create_number_request_marks_its_required_fields_and_the_type_enum() {
     let app = spawn_app().await;
-    let doc = document(&app).await;
+    let doc = app.openapi().await;
     let body = &doc["paths"][format!("{NR}/numberrequests")]["post"]["requestBody"];
     assert_eq!(body["required"], true);
     let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
@@ -70,7 +60,7 @@ async fn create_number_request_marks_its_required_fields_and_the_type_enum() {
 #[tokio::test]
 async fn optional_bodies_may_be_left_out_and_rejections_need_a_reason() {
     let app = spawn_app().await;
-    let doc = document(&app).await;
+    let doc = app.openapi().await;
     for (path, method) in [
         (format!("{NR}/numberrequests/{{id}}/cancel"), "post"),
         ("/admin/v1/numberrequests/{id}/accept".to_string(), "post"),
@@ -99,7 +89,7 @@ async fn optional_bodies_may_be_left_out_and_rejections_need_a_reason() {
 #[tokio::test]
 async fn every_operation_lists_the_error_answers_of_its_kind() {
     let app = spawn_app().await;
-    let doc = document(&app).await;
+    let doc = app.openapi().await;
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -145,7 +135,7 @@ async fn every_operation_lists_the_error_answers_of_its_kind() {
 #[tokio::test]
 async fn query_parameters_carry_their_ranges_enums_and_required_flags() {
     let app = spawn_app().await;
-    let doc = document(&app).await;
+    let doc = app.openapi().await;
     let list = &doc["paths"][format!("{NR}/numberrequests")]["get"];
     assert_eq!(param(list, "skip")["schema"]["minimum"], 0);
     assert_eq!(param(list, "take")["schema"]["minimum"], 1);
@@ -178,7 +168,7 @@ async fn query_parameters_carry_their_ranges_enums_and_required_flags() {
 #[tokio::test]
 async fn the_description_points_to_the_guide_in_the_repository() {
     let app = spawn_app().await;
-    let doc = document(&app).await;
+    let doc = app.openapi().await;
     let text = s(&doc["info"]["description"]);
     assert!(text.contains("docs/api.md"), "{text}");
     assert!(

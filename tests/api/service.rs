@@ -17,13 +17,7 @@ async fn healthz_and_readyz_answer_200() {
 #[tokio::test]
 async fn openapi_json_is_3_1_and_lists_the_customer_endpoints() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    let doc = expect_json(res, StatusCode::OK).await;
+    let doc = app.openapi().await;
     let version = s(&doc["openapi"]);
     assert!(version.starts_with("3.1"), "openapi {version}");
     let paths = doc["paths"].as_object().expect("paths object");

@@ -165,13 +165,7 @@ async fn the_demo_world_allows_nl_local_ranges_of_10_and_100() {
 #[tokio::test]
 async fn openapi_documents_every_catalog_endpoint() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    let doc = expect_json(res, StatusCode::OK).await;
+    let doc = app.openapi().await;
     let paths = doc["paths"].as_object().expect("paths");
     let nr = "/voice/phonenumberrequestapi/v1/{accountGuid}";
     let want: Vec<(String, &str)> = vec![
