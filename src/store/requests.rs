@@ -690,6 +690,11 @@ pub async fn phone_numbers(
     take: i64,
 ) -> Result<(Vec<PhoneNumber>, i64), sqlx::Error> {
     let total = held_count(db, account_id).await?;
+    // `skip` comes from the caller's query and may be near i64::MAX: the page's end saturates.
+    let end = skip.saturating_add(take);
+    if skip >= total || take <= 0 {
+        return Ok((Vec::new(), total));
+    }
     let mut conn = db.read().acquire().await?;
     // The live rows newest first, their sizes summed until the page is covered: a page reads
     // the rows up to its end, not every row the account holds. (id, size, `upto`: how many
@@ -703,7 +708,7 @@ pub async fn phone_numbers(
         .bind(account_id)
         .fetch(&mut *conn);
         let mut upto = 0;
-        while upto < skip + take {
+        while upto < end {
             let Some(r) = walk.try_next().await? else {
                 break;
             };
@@ -749,7 +754,7 @@ pub async fn phone_numbers(
         // This row holds the list's numbers upto - span .. upto, its last number first.
         let before = upto - span;
         let from = (skip - before).max(0);
-        let to = (skip + take - before).min(span);
+        let to = (end - before).min(span);
         for k in from..to {
             list.push(PhoneNumber {
                 phone_number: format!("+{}", first + span - 1 - k),

@@ -181,6 +181,10 @@ async fn releases_inside_a_block_keep_the_list_exact_page_by_page() {
             .collect()
     };
     check(everything(&[])).await;
+    // A page far past the end is empty, up to the largest skip the query accepts.
+    for skip in [12, 1_000_000, i64::MAX as usize - 1, i64::MAX as usize] {
+        assert_eq!(held(skip, 25).await, (vec![], 11), "skip {skip}");
+    }
 
     let mut gone = Vec::new();
     for i in [4, 9, 0, 5] {
